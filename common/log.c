@@ -16,6 +16,7 @@
 static const char *log_ident = "sekisho";
 static bool log_to_syslog;
 static bool log_debug_on;
+static bool log_muted;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const struct {
@@ -54,6 +55,11 @@ void log_set_debug(bool on)
 	log_debug_on = on;
 }
 
+void log_mute(bool on)
+{
+	log_muted = on;
+}
+
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 static const int level_priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
@@ -62,7 +68,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	char line[8192];
 	va_list ap;
 
-	if (level == LOG_LEVEL_DEBUG && !log_debug_on)
+	if (log_muted || (level == LOG_LEVEL_DEBUG && !log_debug_on))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

@@ -18,6 +18,8 @@ enum log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG 
 /* log_open - choose the target; facility is a syslog facility name */
 void log_open(const char *ident, bool use_syslog, const char *facility);
 void log_set_debug(bool on);
+/* log_mute - drop every line (fuzz targets and unit tests) */
+void log_mute(bool on);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
