@@ -1,0 +1,102 @@
+/*
+ * snapshot - everything the policy needs, immutable and reference-counted.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "common/xalloc.h"
+#include "gateway/snapshot.h"
+#include "gateway/tls.h"
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *current;
+static unsigned long generations;
+
+static void snapshot_free(struct snapshot *snap)
+{
+	SSL_CTX_free(snap->tls_server);
+	SSL_CTX_free(snap->tls_client);
+	conf_free(snap->conf);
+	free(snap->nexthop_key);
+	free(snap);
+}
+
+/* nexthop_key - connections may be reused only for the same hop and policy */
+static char *nexthop_key(const struct conf *conf)
+{
+	const struct nexthop *nh = &conf->next_hop;
+
+	return xasprintf("%d|%s|%s|%s|%d|%s", (int)nh->kind, nh->host ? nh->host : "",
+			 nh->port ? nh->port : "", nh->path ? nh->path : "",
+			 (int)conf->next_hop_tls, conf->next_hop_tls_ca_file);
+}
+
+int snapshot_build(const char *path, struct snapshot **snap_r, char **errors_r)
+{
+	struct snapshot *snap = xcalloc(1, sizeof(*snap));
+
+	if (conf_load(path, &snap->conf, errors_r) != 0) {
+		free(snap);
+		return -1;
+	}
+	if (snap->conf->tls_cert_file[0]) {
+		snap->tls_server = tls_server_ctx(snap->conf->tls_cert_file,
+						  snap->conf->tls_key_file, errors_r);
+		if (snap->tls_server == NULL)
+			goto fail;
+	}
+	snap->tls_client = tls_client_ctx(snap->conf->next_hop_tls_ca_file, errors_r);
+	if (snap->tls_client == NULL)
+		goto fail;
+	snap->nexthop_key = nexthop_key(snap->conf);
+	snap->refs = 1;
+	*snap_r = snap;
+	return 0;
+fail:
+	snapshot_free(snap);
+	return -1;
+}
+
+void snapshot_install(struct snapshot *snap)
+{
+	struct snapshot *old;
+
+	pthread_mutex_lock(&current_lock);
+	snap->generation = ++generations;
+	old = current;
+	current = snap;
+	pthread_mutex_unlock(&current_lock);
+	if (old)
+		snapshot_release(old);
+}
+
+struct snapshot *snapshot_acquire(void)
+{
+	struct snapshot *snap;
+
+	pthread_mutex_lock(&current_lock);
+	snap = current;
+	if (snap)
+		__atomic_add_fetch(&snap->refs, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&current_lock);
+	return snap;
+}
+
+void snapshot_release(struct snapshot *snap)
+{
+	if (snap && __atomic_sub_fetch(&snap->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		snapshot_free(snap);
+}
+
+void snapshot_shutdown(void)
+{
+	struct snapshot *old;
+
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = NULL;
+	pthread_mutex_unlock(&current_lock);
+	snapshot_release(old);
+}

@@ -1,0 +1,38 @@
+/*
+ * snapshot - everything the policy needs, immutable and reference-counted.
+ *
+ * A session takes a reference to the current snapshot when it starts and
+ * uses that one to its end. A reload builds a whole new snapshot off to the
+ * side and only then swaps the pointer; the old one is freed by its last
+ * user. So a reload never blocks mail, and a bad file changes nothing.
+ */
+#ifndef SEKISHO_SNAPSHOT_H
+#define SEKISHO_SNAPSHOT_H
+
+#include <openssl/ssl.h>
+
+#include "common/conf.h"
+
+struct snapshot {
+	int refs;			/* atomic; see snapshot.c */
+	unsigned long generation;
+	struct conf *conf;
+	SSL_CTX *tls_server;		/* NULL: STARTTLS not offered */
+	SSL_CTX *tls_client;		/* for the next hop */
+	char *nexthop_key;		/* identifies pooled next-hop connections */
+};
+
+/* snapshot_build - load the config at path and everything it names */
+int snapshot_build(const char *path, struct snapshot **snap_r, char **errors_r);
+
+/* snapshot_install - make snap current; the previous one loses our ref */
+void snapshot_install(struct snapshot *snap);
+
+/* snapshot_acquire - the current snapshot, with a reference for the caller */
+struct snapshot *snapshot_acquire(void);
+void snapshot_release(struct snapshot *snap);
+
+/* snapshot_shutdown - drop the current snapshot (end of the program) */
+void snapshot_shutdown(void);
+
+#endif
