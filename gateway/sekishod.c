@@ -1,0 +1,200 @@
+/*
+ * sekishod - the sekisho mail gateway daemon.
+ *
+ * Loads sekisho.conf, binds the listeners as root, drops to the configured
+ * user, tells systemd it is ready, and serves SMTP until SIGTERM. SIGHUP
+ * or `sekisho reload` reloads the configuration without dropping a
+ * session; a configuration that does not load is refused and the running
+ * one stays.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "gateway/control.h"
+#include "gateway/daemon.h"
+#include "gateway/listener.h"
+#include "gateway/relay_pool.h"
+#include "gateway/snapshot.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/sekisho/sekisho.conf"
+
+static const char *config_path = DEFAULT_CONFIG;
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: sekishod [-c config] [-n] [-d] [-V]\n"
+		     "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		     "  -n       check the configuration, print \"configuration OK\" or the errors\n"
+		     "  -d       log debug detail\n"
+		     "  -V       print the version\n");
+}
+
+/* restart_needed - keys that only take effect on a restart */
+static void warn_restart_keys(const struct conf *old, const struct conf *new)
+{
+	bool listen_changed = old->listen.count != new->listen.count;
+
+	for (size_t i = 0; !listen_changed && i < old->listen.count; i++)
+		listen_changed = strcmp(old->listen.items[i], new->listen.items[i]) != 0;
+	if (listen_changed)
+		log_warn("reload: listen changed; it takes effect on restart");
+	if (strcmp(old->user, new->user) != 0)
+		log_warn("reload: user changed; it takes effect on restart");
+	if (strcmp(old->control_socket, new->control_socket) != 0)
+		log_warn("reload: control_socket changed; it takes effect on restart");
+}
+
+static void do_reload(char **result_r)
+{
+	struct snapshot *fresh, *old;
+	char *errors = NULL;
+
+	daemon_notify("RELOADING=1");
+	if (snapshot_build(config_path, &fresh, &errors) != 0) {
+		log_err("reload refused, the running configuration stays:\n%s", errors);
+		*result_r = xasprintf("error: reload refused, the running configuration stays:\n%s",
+				      errors);
+		free(errors);
+		daemon_notify("READY=1");
+		return;
+	}
+	old = snapshot_acquire();
+	warn_restart_keys(old->conf, fresh->conf);
+	log_open("sekishod", fresh->conf->log == LOG_TARGET_SYSLOG, fresh->conf->syslog_facility);
+	snapshot_install(fresh);
+	log_info("reload: configuration %s loaded (generation %lu)", config_path,
+		 fresh->generation);
+	*result_r = xasprintf("ok: configuration reloaded (generation %lu)\n", fresh->generation);
+	snapshot_release(old);
+	daemon_notify("READY=1");
+}
+
+static void do_status(char **result_r)
+{
+	struct snapshot *snap = snapshot_acquire();
+
+	*result_r = xasprintf("ok: pid %ld, %ld sessions, configuration generation %lu\n",
+			      (long)getpid(), listener_sessions(), snap ? snap->generation : 0);
+	snapshot_release(snap);
+}
+
+/* setup - everything done as root before privileges are dropped */
+static int setup(const struct conf *conf, struct listener_set *set, int *control_fd)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char *error = NULL;
+
+	if (conf->user[0] && daemon_lookup_user(conf->user, &uid, &gid) != 0) {
+		log_err("user %s: no such user", conf->user);
+		return -1;
+	}
+	if (listener_bind(&conf->listen, set, &error) != 0)
+		goto fail;
+	if (conf->next_hop.kind == NEXTHOP_MAILDIR &&
+	    daemon_prepare_dir(conf->next_hop.path, uid, gid, &error) != 0)
+		goto fail;
+	*control_fd = -1;
+	if (conf->control_socket[0]) {
+		char *dir = xstrdup(conf->control_socket);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			daemon_prepare_dir(dir, uid, gid, &error);
+			free(error);
+			error = NULL;
+		}
+		free(dir);
+		*control_fd = control_open(conf->control_socket, uid, gid, &error);
+		if (*control_fd < 0)
+			goto fail;
+	}
+	if (conf->pid_file[0] && daemon_write_pid_file(conf->pid_file, &error) != 0)
+		goto fail;
+	if (conf->user[0] && geteuid() != uid &&
+	    daemon_drop_privileges(conf->user, uid, gid, &error) != 0)
+		goto fail;
+	if (!conf->user[0] && geteuid() == 0)
+		log_warn("running as root: set user = in %s", config_path);
+	return 0;
+fail:
+	log_err("%s", error);
+	free(error);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct listener_set set = {0};
+	struct listener_hooks hooks = {.reload = do_reload, .status = do_status};
+	struct snapshot *snap;
+	char *errors = NULL;
+	bool check_only = false;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:ndVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'd':
+			log_set_debug(true);
+			break;
+		case 'V':
+			printf("sekishod %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (snapshot_build(config_path, &snap, &errors) != 0) {
+		fprintf(stderr, "%s", errors);
+		if (errors[0] && errors[strlen(errors) - 1] != '\n')
+			fputc('\n', stderr);
+		free(errors);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		snapshot_release(snap);
+		return 0;
+	}
+	log_open("sekishod", snap->conf->log == LOG_TARGET_SYSLOG, snap->conf->syslog_facility);
+	daemon_block_signals();
+	if (setup(snap->conf, &set, &hooks.control_fd) != 0)
+		return 1;
+	snapshot_install(snap);
+	hooks.wake_fd = daemon_start_signal_thread();
+	if (hooks.wake_fd < 0) {
+		log_err("cannot start the signal thread");
+		return 1;
+	}
+	log_info("sekishod %s ready, next hop %s", PACKAGE_VERSION,
+		 snap->conf->next_hop.kind == NEXTHOP_MAILDIR ? snap->conf->next_hop.path
+							       : snap->nexthop_key);
+	daemon_notify("READY=1");
+	listener_run(&set, &hooks);
+	daemon_notify("STOPPING=1");
+	relay_pool_drain();
+	snapshot_shutdown();
+	log_info("sekishod stopped");
+	return 0;
+}
