@@ -43,17 +43,19 @@ void delivery_mail(struct session *s, struct smtp_reply *reply)
 		return;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
-		bool reused;
+		bool fresh = s->relay == NULL;
 
 		if (take_relay(s, reply) != 0)
 			return;
-		reused = s->relay->reused;
+		if (s->relay->reused)
+			fresh = false;
 		s->relay->reused = false;
 		if (relay_mail(s->relay, s->snap, &s->tx, reply) == 0 && reply->code != 421)
 			return;
 		drop_relay(s);
-		/* A pooled or idle connection the next hop closed: once more, fresh. */
-		if (!reused)
+		/* A kept or pooled connection the next hop has meanwhile closed:
+		 * once more, on a fresh one. */
+		if (fresh)
 			return;
 	}
 }
