@@ -145,6 +145,24 @@ static long count_ip(const char *ip)
 	return n;
 }
 
+int listener_set_client(int fd, const char *ip, long limit)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&sessions_lock);
+	for (struct session_slot *s = sessions; s; s = s->next) {
+		if (s->fd != fd)
+			continue;
+		if (count_ip(ip) >= limit)
+			rc = -1;
+		else
+			snprintf(s->ip, sizeof(s->ip), "%s", ip);
+		break;
+	}
+	pthread_mutex_unlock(&sessions_lock);
+	return rc;
+}
+
 static void unregister(struct session_slot *slot)
 {
 	pthread_mutex_lock(&sessions_lock);
@@ -178,15 +196,18 @@ static void refuse(int fd, const char *text)
 }
 
 /* admit - register the session if the limits allow; NULL after refusing */
-static struct session_slot *admit(int fd, const char *ip, const struct conf *conf)
+static struct session_slot *admit(int fd, const struct sockaddr_storage *peer, const char *ip,
+				  const struct conf *conf)
 {
 	struct session_slot *slot = NULL;
 	const char *refusal = NULL;
+	/* A balancer's connections are counted per real client after PROXY. */
+	bool balancer = cidr_list_match(&conf->proxy_protocol_from, (const struct sockaddr *)peer);
 
 	pthread_mutex_lock(&sessions_lock);
 	if (session_count >= conf->max_sessions)
 		refusal = "421 4.3.2 Too many connections; try again later\r\n";
-	else if (count_ip(ip) >= conf->max_sessions_per_ip)
+	else if (!balancer && count_ip(ip) >= conf->max_sessions_per_ip)
 		refusal = "421 4.7.0 Too many connections from your address; try again later\r\n";
 	else {
 		slot = xcalloc(1, sizeof(*slot));
@@ -218,7 +239,7 @@ static void start_session(int fd, const struct sockaddr_storage *peer)
 	netaddr_format((const struct sockaddr *)peer, ip, sizeof(ip));
 	conn_set_socket_options(fd);
 	start = xcalloc(1, sizeof(*start));
-	start->slot = admit(fd, ip, snap->conf);
+	start->slot = admit(fd, peer, ip, snap->conf);
 	snapshot_release(snap);
 	if (start->slot == NULL) {
 		free(start);

@@ -33,6 +33,13 @@ struct listener_hooks {
 /* listener_run - accept until a stop arrives; then stop sessions gracefully */
 void listener_run(struct listener_set *set, const struct listener_hooks *hooks);
 
+/*
+ * listener_set_client - the session on fd has learnt its real client
+ * address (PROXY); count it under that address. -1 if that address is
+ * already at limit sessions (the caller refuses the client).
+ */
+int listener_set_client(int fd, const char *ip, long limit);
+
 /* listener_sessions - sessions now running */
 long listener_sessions(void);
 

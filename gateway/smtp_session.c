@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "gateway/delivery.h"
+#include "gateway/listener.h"
 #include "gateway/proxy_proto.h"
 #include "gateway/smtp_commands.h"
 #include "gateway/smtp_session.h"
@@ -216,6 +217,15 @@ void smtp_session_run(int fd, const struct sockaddr_storage *peer,
 		if (read_proxy_header(&s) != 0)
 			goto out;
 		netaddr_format((struct sockaddr *)&s.peer, s.peer_ip, sizeof(s.peer_ip));
+		if (s.proxied &&
+		    listener_set_client(fd, s.peer_ip, s.conf->max_sessions_per_ip) != 0) {
+			log_warn("session=%s client=%s refused: too many connections from this address",
+				 s.id, s.peer_ip);
+			session_reply(&s, "421 4.7.0 Too many connections from your address; "
+					  "try again later");
+			conn_flush(&s.conn, clock_deadline(s.conf->smtpd_timeout));
+			goto out;
+		}
 	}
 	log_info("session=%s connect client=%s%s", s.id, s.peer_ip, s.proxied ? " proxied=yes" : "");
 	session_reply(&s, "220 %s ESMTP sekisho", s.conf->myhostname);
