@@ -36,9 +36,10 @@ void conn_init(struct conn *c, int fd)
 void conn_close(struct conn *c)
 {
 	if (c->ssl) {
-		/* A quiet close_notify; never wait for the peer's answer. */
-		SSL_set_quiet_shutdown(c->ssl, 1);
+		/* Send close_notify (RFC 8446 section 6.1) but never wait for
+		 * the peer's: the socket is non-blocking and we are leaving. */
 		SSL_shutdown(c->ssl);
+		ERR_clear_error();
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}

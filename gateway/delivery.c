@@ -113,6 +113,8 @@ static void deliver_relay(struct session *s, const struct buf *header, struct sm
 		drop_relay(s);
 	} else {
 		summarise(replies, s->relay->lmtp ? n : 1, reply);
+		if (reply->code == 421)
+			drop_relay(s);
 	}
 	for (size_t i = 0; i < n; i++)
 		smtp_reply_free(&replies[i]);

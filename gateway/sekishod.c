@@ -179,8 +179,10 @@ int main(int argc, char **argv)
 	}
 	log_open("sekishod", snap->conf->log == LOG_TARGET_SYSLOG, snap->conf->syslog_facility);
 	daemon_block_signals();
-	if (setup(snap->conf, &set, &hooks.control_fd) != 0)
+	if (setup(snap->conf, &set, &hooks.control_fd) != 0) {
+		snapshot_release(snap);
 		return 1;
+	}
 	snapshot_install(snap);
 	hooks.wake_fd = daemon_start_signal_thread();
 	if (hooks.wake_fd < 0) {

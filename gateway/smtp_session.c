@@ -44,9 +44,15 @@ void session_reply(struct session *s, const char *fmt, ...)
 
 void session_reply_with(struct session *s, const struct smtp_reply *r, const char *default_enh)
 {
+	struct smtp_reply copy = *r;
+
 	if (r->code >= 400)
 		s->errors++;
-	smtp_reply_format(&s->conn.out, r, default_enh);
+	/* The next hop's 421 closes its channel, not ours (RFC 5321 section
+	 * 3.8): our client hears a plain temporary failure. */
+	if (copy.code == 421)
+		copy.code = 451;
+	smtp_reply_format(&s->conn.out, &copy, default_enh);
 }
 
 void session_log_tx(struct session *s, const char *result, const char *reply)
