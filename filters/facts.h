@@ -1,0 +1,43 @@
+/*
+ * facts - what the filters learnt about a transaction, for the rules.
+ *
+ * A fact is a name ("client.ip", "header.subject", "body.text") with zero
+ * or more text values (UTF-8, NUL-free: a NUL from the message becomes
+ * U+FFFD). Numbers are stored as decimal text and read as numbers by the
+ * rules that compare them. Filters compute facts; they never decide.
+ * The facts belong to the transaction and are cleared with it.
+ */
+#ifndef SEKISHO_FACTS_H
+#define SEKISHO_FACTS_H
+
+#include <stddef.h>
+
+struct fact {
+	char *name;		/* lowercase */
+	char **values;
+	size_t count;
+};
+
+struct facts {
+	struct fact *items;
+	size_t count;
+};
+
+void facts_init(struct facts *f);
+void facts_clear(struct facts *f);
+
+/* facts_add - one more value for name (name is lowercased) */
+void facts_add(struct facts *f, const char *name, const char *value, size_t len);
+void facts_add_str(struct facts *f, const char *name, const char *value);
+void facts_add_num(struct facts *f, const char *name, double value);
+
+/* facts_set - name has exactly this one value from now on */
+void facts_set(struct facts *f, const char *name, const char *value);
+
+/* facts_remove - forget name and its values */
+void facts_remove(struct facts *f, const char *name);
+
+/* facts_find - NULL when nothing is known of name */
+const struct fact *facts_find(const struct facts *f, const char *name);
+
+#endif

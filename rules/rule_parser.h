@@ -1,0 +1,25 @@
+/*
+ * rule_parser - rule file text to rules, lists and regexes in a ruleset.
+ */
+#ifndef SEKISHO_RULE_PARSER_H
+#define SEKISHO_RULE_PARSER_H
+
+#include "common/buf.h"
+#include "rules/ruleset.h"
+
+#define RULES_MAX_ERRORS 100
+
+/*
+ * rule_parse_file - add what text (one file, named name) holds to rs.
+ * Every problem is appended to errors as "name:line:column: message\n";
+ * returns the number of problems (0: all good).
+ */
+int rule_parse_file(struct ruleset *rs, const char *name, const char *text, size_t len,
+		    struct buf *errors);
+
+/* rule_field_stage - the stage a field is known at; -1 for an unknown field */
+int rule_field_stage(const char *field);
+
+void rule_expr_free(struct expr *e);
+
+#endif

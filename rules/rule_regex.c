@@ -1,0 +1,326 @@
+/*
+ * rule_regex - the regular expressions of a ruleset: PCRE2 (JIT) to
+ * decide, Vectorscan to find candidates fast.
+ */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs.h>
+#include <pcre2.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/text.h"
+#include "common/xalloc.h"
+#include "filters/facts.h"
+#include "rules/rule_regex.h"
+
+/* Subjects longer than this are matched by PCRE2 alone. */
+#define PREFILTER_MAX_SUBJECT (4 * 1024 * 1024)
+
+struct field_db {
+	char *field;
+	hs_database_t *db;
+	unsigned *ids;		/* Vectorscan expression id -> regex id */
+	size_t count;
+};
+
+struct rule_prefilter {
+	struct field_db *fields;
+	size_t count;
+	hs_scratch_t *proto;	/* cloned per match context */
+};
+
+struct field_state {
+	bool scanned;
+	bool all;		/* some value was not prefiltered: every regex is a candidate */
+};
+
+struct rule_match_ctx {
+	const struct rule_prefilter *pf;
+	hs_scratch_t *scratch;
+	pcre2_match_data *md;
+	unsigned char *candidate;	/* per regex id */
+	size_t nregexes;
+	struct field_state *fields;	/* per field db */
+};
+
+static uint32_t pcre_options(const char *flags)
+{
+	uint32_t o = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+
+	for (const char *f = flags; *f; f++) {
+		if (*f == 'i')
+			o |= PCRE2_CASELESS;
+		else if (*f == 'm')
+			o |= PCRE2_MULTILINE;
+		else if (*f == 's')
+			o |= PCRE2_DOTALL;
+		else if (*f == 'x')
+			o |= PCRE2_EXTENDED;
+		else if (*f == 'u')
+			o |= PCRE2_UCP;
+	}
+	return o;
+}
+
+int rule_regex_compile(struct rule_regex *re, char *errbuf, size_t errlen, size_t *offset_r)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)re->source, PCRE2_ZERO_TERMINATED,
+					 pcre_options(re->flags), &err, &off, NULL);
+
+	if (code == NULL) {
+		pcre2_get_error_message(err, (PCRE2_UCHAR *)errbuf, errlen);
+		*offset_r = off;
+		return -1;
+	}
+	/* JIT is an optimisation: without it (no executable memory) PCRE2 interprets. */
+	pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	re->code = code;
+	return 0;
+}
+
+void rule_regex_free(struct rule_regex *re)
+{
+	pcre2_code_free(re->code);
+	free(re->source);
+	free(re->flags);
+	free(re->field);
+	free(re);
+}
+
+static bool has_non_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+static unsigned hs_flags(const struct rule_regex *re)
+{
+	unsigned f = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_ALLOWEMPTY;
+
+	if (strchr(re->flags, 'i'))
+		f |= HS_FLAG_CASELESS;
+	if (strchr(re->flags, 'm'))
+		f |= HS_FLAG_MULTILINE;
+	if (strchr(re->flags, 's'))
+		f |= HS_FLAG_DOTALL;
+	if (strchr(re->flags, 'u'))
+		f |= HS_FLAG_UCP;
+	return f;
+}
+
+/* prefilterable - can Vectorscan safely say "no" for this pattern? */
+static bool prefilterable(const struct rule_regex *re)
+{
+	hs_database_t *db = NULL;
+	hs_compile_error_t *err = NULL;
+
+	if (strchr(re->flags, 'x'))
+		return false;	/* extended syntax: PCRE2 and Vectorscan differ */
+	if (strchr(re->flags, 'i') && has_non_ascii(re->source))
+		return false;
+	if (hs_compile(re->source, hs_flags(re), HS_MODE_BLOCK, NULL, &db, &err) != HS_SUCCESS) {
+		hs_free_compile_error(err);
+		return false;
+	}
+	hs_free_database(db);
+	return true;
+}
+
+/* field_db_build - one database of the prefilterable regexes on field */
+static int field_db_build(struct field_db *fdb, struct rule_regex **regexes, size_t n,
+			  hs_scratch_t **proto)
+{
+	const char **patterns = xcalloc(n, sizeof(*patterns));
+	unsigned *flags = xcalloc(n, sizeof(*flags)), *ids = xcalloc(n, sizeof(*ids));
+	hs_compile_error_t *err = NULL;
+	size_t count = 0;
+	int rc = -1;
+
+	fdb->ids = xcalloc(n, sizeof(*fdb->ids));
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(regexes[i]->field, fdb->field) != 0 || !regexes[i]->prefiltered)
+			continue;
+		patterns[count] = regexes[i]->source;
+		flags[count] = hs_flags(regexes[i]);
+		ids[count] = (unsigned)count;
+		fdb->ids[count] = regexes[i]->id;
+		count++;
+	}
+	fdb->count = count;
+	if (hs_compile_multi(patterns, flags, ids, (unsigned)count, HS_MODE_BLOCK, NULL, &fdb->db,
+			     &err) == HS_SUCCESS &&
+	    hs_alloc_scratch(fdb->db, proto) == HS_SUCCESS)
+		rc = 0;
+	else if (err)
+		log_warn("rules: prefilter for %s not built: %s", fdb->field, err->message);
+	hs_free_compile_error(err);
+	free(patterns);
+	free(flags);
+	free(ids);
+	return rc;
+}
+
+struct rule_prefilter *rule_prefilter_build(struct rule_regex **regexes, size_t n)
+{
+	struct rule_prefilter *pf = xcalloc(1, sizeof(*pf));
+
+	for (size_t i = 0; i < n; i++)
+		regexes[i]->prefiltered = prefilterable(regexes[i]);
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		if (!regexes[i]->prefiltered)
+			continue;
+		for (size_t j = 0; j < pf->count && !seen; j++)
+			seen = strcmp(pf->fields[j].field, regexes[i]->field) == 0;
+		if (seen)
+			continue;
+		pf->fields = xrealloc(pf->fields, (pf->count + 1) * sizeof(*pf->fields));
+		struct field_db *fdb = &pf->fields[pf->count];
+		memset(fdb, 0, sizeof(*fdb));
+		fdb->field = xstrdup(regexes[i]->field);
+		if (field_db_build(fdb, regexes, n, &pf->proto) != 0) {
+			/* Not fatal: these regexes are confirmed by PCRE2 alone. */
+			for (size_t k = 0; k < n; k++)
+				if (strcmp(regexes[k]->field, fdb->field) == 0)
+					regexes[k]->prefiltered = false;
+			free(fdb->field);
+			free(fdb->ids);
+			continue;
+		}
+		pf->count++;
+	}
+	if (pf->count == 0) {
+		rule_prefilter_free(pf);
+		return NULL;
+	}
+	return pf;
+}
+
+void rule_prefilter_free(struct rule_prefilter *pf)
+{
+	if (pf == NULL)
+		return;
+	for (size_t i = 0; i < pf->count; i++) {
+		hs_free_database(pf->fields[i].db);
+		free(pf->fields[i].field);
+		free(pf->fields[i].ids);
+	}
+	free(pf->fields);
+	hs_free_scratch(pf->proto);
+	free(pf);
+}
+
+struct rule_match_ctx *rule_match_ctx_new(const struct rule_prefilter *pf, size_t nregexes)
+{
+	struct rule_match_ctx *ctx = xcalloc(1, sizeof(*ctx));
+
+	ctx->pf = pf;
+	ctx->nregexes = nregexes;
+	ctx->candidate = xcalloc(nregexes ? nregexes : 1, 1);
+	ctx->md = pcre2_match_data_create(1, NULL);
+	if (pf) {
+		ctx->fields = xcalloc(pf->count, sizeof(*ctx->fields));
+		if (pf->proto && hs_clone_scratch(pf->proto, &ctx->scratch) != HS_SUCCESS)
+			ctx->scratch = NULL;
+	}
+	return ctx;
+}
+
+void rule_match_ctx_free(struct rule_match_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	hs_free_scratch(ctx->scratch);
+	pcre2_match_data_free(ctx->md);
+	free(ctx->candidate);
+	free(ctx->fields);
+	free(ctx);
+}
+
+void rule_match_ctx_reset(struct rule_match_ctx *ctx)
+{
+	memset(ctx->candidate, 0, ctx->nregexes ? ctx->nregexes : 1);
+	if (ctx->pf)
+		memset(ctx->fields, 0, ctx->pf->count * sizeof(*ctx->fields));
+}
+
+static int on_candidate(unsigned int id, unsigned long long from, unsigned long long to,
+			unsigned int flags, void *arg)
+{
+	void **pair = arg;
+	const struct field_db *fdb = pair[0];
+	struct rule_match_ctx *ctx = pair[1];
+
+	ctx->candidate[fdb->ids[id]] = 1;
+	return 0;
+}
+
+/* valid_utf8 - Vectorscan in UTF-8 mode must only ever see valid UTF-8 */
+static bool valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (text_utf8_next(s + i, len - i, &n) < 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* scan_field - find the candidates for every value of fact */
+static void scan_field(struct rule_match_ctx *ctx, size_t f, const struct fact *fact)
+{
+	const struct field_db *fdb = &ctx->pf->fields[f];
+	void *pair[2] = {(void *)fdb, ctx};
+
+	ctx->fields[f].scanned = true;
+	for (size_t v = 0; fact && v < fact->count; v++) {
+		size_t len = strlen(fact->values[v]);
+		if (ctx->scratch == NULL || len > PREFILTER_MAX_SUBJECT ||
+		    !valid_utf8((const unsigned char *)fact->values[v], len) ||
+		    hs_scan(fdb->db, fact->values[v], (unsigned)len, 0, ctx->scratch, on_candidate,
+			    pair) != HS_SUCCESS) {
+			ctx->fields[f].all = true;
+			return;
+		}
+	}
+}
+
+/* is_candidate - false only when Vectorscan proved re cannot match */
+static bool is_candidate(struct rule_match_ctx *ctx, const struct rule_regex *re,
+			 const struct fact *fact)
+{
+	if (!re->prefiltered || ctx->pf == NULL)
+		return true;
+	for (size_t f = 0; f < ctx->pf->count; f++) {
+		if (strcmp(ctx->pf->fields[f].field, re->field) != 0)
+			continue;
+		if (!ctx->fields[f].scanned)
+			scan_field(ctx, f, fact);
+		return ctx->fields[f].all || ctx->candidate[re->id];
+	}
+	return true;
+}
+
+bool rule_regex_match_fact(struct rule_match_ctx *ctx, const struct rule_regex *re,
+			   const struct fact *fact)
+{
+	if (fact == NULL || !is_candidate(ctx, re, fact))
+		return false;
+	for (size_t v = 0; v < fact->count; v++) {
+		int rc = pcre2_match(re->code, (PCRE2_SPTR)fact->values[v], strlen(fact->values[v]),
+				     0, 0, ctx->md, NULL);
+		if (rc >= 0)
+			return true;
+	}
+	return false;
+}
