@@ -1,0 +1,53 @@
+/*
+ * filter - a check that computes facts at the SMTP stages.
+ *
+ * A filter is a table of hooks, unused ones NULL, listed once in the
+ * static registry (registry.c). Hooks record facts on the transaction
+ * (or, at connect and HELO, on the session); they never decide what
+ * happens to the message — the rules do. A filter that cannot do its work
+ * (a scanner down, a DNS timeout) records that as a fact too, so a rule
+ * can fail closed on it.
+ */
+#ifndef SEKISHO_FILTER_H
+#define SEKISHO_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "filters/facts.h"
+
+enum filter_hook { HOOK_CONNECT, HOOK_HELO, HOOK_MAIL, HOOK_RCPT, HOOK_MESSAGE };
+
+/* What the hooks see; the SMTP session and `sekisho scan` both fill it. */
+struct filter_input {
+	const char *client_ip;
+	int client_port;
+	bool proxied;
+	const char *helo;
+	const char *tls_version;	/* NULL: no TLS */
+	const char *tls_cipher;
+	const char *from;		/* "" for <> */
+	const char *rcpt;		/* HOOK_RCPT: the recipient asked about */
+	const char *const *rcpts;	/* HOOK_MESSAGE: the accepted recipients */
+	size_t nrcpt;
+	const char *msg;		/* HOOK_MESSAGE: the message as received */
+	size_t len;
+};
+
+struct filter {
+	const char *name;
+	/* facts: the session's set for connect and helo, the transaction's after */
+	void (*on_connect)(const struct filter_input *in, struct facts *facts);
+	void (*on_helo)(const struct filter_input *in, struct facts *facts);
+	void (*on_mail)(const struct filter_input *in, struct facts *facts);
+	void (*on_rcpt)(const struct filter_input *in, struct facts *facts);
+	void (*on_message)(const struct filter_input *in, struct facts *facts);
+};
+
+extern const struct filter filter_envelope;
+extern const struct filter filter_message;
+
+/* filters_run - every registered filter's hook, in registry order */
+void filters_run(enum filter_hook hook, const struct filter_input *in, struct facts *facts);
+
+#endif
