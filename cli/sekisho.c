@@ -1,9 +1,9 @@
 /*
  * sekisho - the administrator's command line.
  *
- * At this stage: talk to the running daemon over its control socket
- * (reload, status) and check a configuration file. Commands are a table,
- * as smtpctl's are, so later subcommands (rules, scan, quarantine) slot in.
+ * Subcommands are a table, as smtpctl's are: some talk to the running
+ * daemon over its control socket (reload, status), the others work on
+ * files directly (rules, scan, quarantine).
  */
 #include "config.h"
 
@@ -12,99 +12,108 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "common/conf.h"
+#include "common/log.h"
 #include "gateway/control.h"
-
-#define DEFAULT_CONFIG SYSCONFDIR "/sekisho/sekisho.conf"
 
 struct cli_command {
 	const char *name;
 	const char *help;
-	int (*run)(const struct conf *conf, const char *config_path);
+	int (*run)(const struct cli *cli, int argc, char **argv);
 };
 
 /* ask_daemon - one control request; prints the daemon's answer */
-static int ask_daemon(const struct conf *conf, const char *request)
+static int ask_daemon(const struct cli *cli, const char *request)
 {
-	char *reply = NULL;
+	struct conf *conf;
+	char *reply = NULL, *errors = NULL;
 	const char *error = NULL;
-	int rc;
+	int rc = 1;
 
-	if (conf->control_socket[0] == '\0') {
-		fprintf(stderr, "sekisho: control_socket is not set in %s\n", conf->path);
+	if (conf_load(cli->config_path, &conf, &errors) != 0) {
+		fprintf(stderr, "%s", errors);
+		free(errors);
 		return 1;
 	}
-	if (control_request(conf->control_socket, request, &reply, &error) != 0) {
+	if (conf->control_socket[0] == '\0')
+		fprintf(stderr, "sekisho: control_socket is not set in %s\n", conf->path);
+	else if (control_request(conf->control_socket, request, &reply, &error) != 0)
 		fprintf(stderr, "sekisho: cannot reach sekishod at %s: %s\n", conf->control_socket,
 			error);
-		return 1;
+	else {
+		rc = strncmp(reply, "ok", 2) == 0 ? 0 : 1;
+		fputs(reply, rc == 0 ? stdout : stderr);
+		free(reply);
 	}
-	fputs(reply, strncmp(reply, "ok", 2) == 0 ? stdout : stderr);
-	rc = strncmp(reply, "ok", 2) == 0 ? 0 : 1;
-	free(reply);
+	conf_free(conf);
 	return rc;
 }
 
-static int cmd_reload(const struct conf *conf, const char *config_path)
+static int cmd_reload(const struct cli *cli, int argc, char **argv)
 {
-	return ask_daemon(conf, "reload");
+	return ask_daemon(cli, "reload");
 }
 
-static int cmd_status(const struct conf *conf, const char *config_path)
+static int cmd_status(const struct cli *cli, int argc, char **argv)
 {
-	return ask_daemon(conf, "status");
+	return ask_daemon(cli, "status");
 }
 
-static int cmd_check(const struct conf *conf, const char *config_path)
+static int cmd_check(const struct cli *cli, int argc, char **argv)
 {
+	struct conf *conf;
+	char *errors = NULL;
+
+	if (conf_load(cli->config_path, &conf, &errors) != 0) {
+		fprintf(stderr, "%s", errors);
+		free(errors);
+		return 1;
+	}
+	conf_free(conf);
 	printf("configuration OK\n");
 	return 0;
 }
 
 static const struct cli_command commands[] = {
-	{"reload", "reload the running daemon's configuration", cmd_reload},
+	{"reload", "reload the running daemon's configuration and rules", cmd_reload},
 	{"status", "show the running daemon's state", cmd_status},
 	{"check-config", "check the configuration file", cmd_check},
+	{"rules", "check | test [--dir DIR]: check the rule files, run their tests", cmd_rules},
+	{"scan", "FILE.eml [--explain] [--json] ...: judge a message offline", cmd_scan},
+	{"quarantine", "list | show | release | delete | purge | stats", cmd_quarantine},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: sekisho [-c config] command\ncommands:\n");
+	fprintf(out, "usage: sekisho [-c config] command [arguments]\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)
 {
-	const char *config_path = DEFAULT_CONFIG;
-	struct conf *conf;
-	char *errors = NULL;
-	int opt, rc;
+	struct cli cli = {.config_path = CLI_DEFAULT_CONFIG};
+	int opt;
 
+	/* Problems are printed by the commands; library log lines would repeat them. */
+	log_open("sekisho", false, NULL);
 	while ((opt = getopt(argc, argv, "+c:h")) != -1) {
 		if (opt == 'c') {
-			config_path = optarg;
+			cli.config_path = optarg;
+			cli.config_given = true;
 		} else {
 			usage(opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[optind], commands[i].name) != 0)
-			continue;
-		if (conf_load(config_path, &conf, &errors) != 0) {
-			fprintf(stderr, "%s", errors);
-			free(errors);
-			return 1;
-		}
-		rc = commands[i].run(conf, config_path);
-		conf_free(conf);
-		return rc;
-	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			return commands[i].run(&cli, argc - optind, argv + optind);
 	fprintf(stderr, "sekisho: unknown command \"%s\"\n", argv[optind]);
 	usage(stderr);
 	return 2;

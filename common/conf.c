@@ -100,6 +100,15 @@ static const struct conf_key conf_keys[] = {
 	  .offset = CONF_FIELD(control_socket), .def = "",
 	  .desc = "unix socket for sekisho reload and status" },
 
+	/* policy */
+	{ .name = "rules_dir", .type = CONF_STRING, .offset = CONF_FIELD(rules_dir),
+	  .def = "", .desc = "folder of *.rules files; empty: no rules, relay only" },
+	{ .name = "quarantine_dir", .type = CONF_STRING, .offset = CONF_FIELD(quarantine_dir),
+	  .def = "", .desc = "quarantine store; empty: quarantine actions tempfail" },
+	{ .name = "quarantine_retention", .type = CONF_DURATION,
+	  .offset = CONF_FIELD(quarantine_retention), .def = "30d", .min = 3600,
+	  .max = 3650L * 86400, .desc = "how long purge keeps quarantined mail" },
+
 	/* who may send what */
 	{ .name = "relay_domains", .type = CONF_DOMAINS,
 	  .offset = CONF_FIELD(relay_domains), .def = "",

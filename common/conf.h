@@ -46,6 +46,11 @@ struct conf {
 	char *pid_file;			/* "" = none */
 	char *control_socket;		/* "" = none */
 
+	/* policy */
+	char *rules_dir;		/* "" = no rules */
+	char *quarantine_dir;		/* "" = no quarantine store */
+	long quarantine_retention;	/* seconds */
+
 	/* who may send what */
 	struct strlist relay_domains;	/* lowercased; ".example.com" also matches subdomains */
 	struct cidr_list mynetworks;	/* may relay anywhere */

@@ -140,12 +140,13 @@ static void deliver_maildir(struct session *s, const struct buf *header,
 	free(addrs);
 }
 
-void delivery_data(struct session *s, struct smtp_reply *reply)
+void delivery_data(struct session *s, const struct buf *extra, struct smtp_reply *reply)
 {
 	struct buf header;
 
 	buf_init(&header);
 	received_header(&header, s);
+	buf_append(&header, extra->data ? extra->data : "", extra->len);
 	if (is_maildir(s))
 		deliver_maildir(s, &header, reply);
 	else

@@ -18,8 +18,12 @@ void delivery_mail(struct session *s, struct smtp_reply *reply);
 /* delivery_rcpt - ask the next hop about one recipient */
 void delivery_rcpt(struct session *s, const char *addr, struct smtp_reply *reply);
 
-/* delivery_data - hand over the message; reply is what the client gets */
-void delivery_data(struct session *s, struct smtp_reply *reply);
+/*
+ * delivery_data - hand over the message with our Received header and the
+ * extra header fields (X-Sekisho-*, may be empty) in front of it; reply
+ * is what the client gets.
+ */
+void delivery_data(struct session *s, const struct buf *extra, struct smtp_reply *reply);
 
 /* delivery_abort - the client abandoned the transaction */
 void delivery_abort(struct session *s);

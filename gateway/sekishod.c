@@ -22,6 +22,7 @@
 #include "gateway/listener.h"
 #include "gateway/relay_pool.h"
 #include "gateway/snapshot.h"
+#include "filters/message.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/sekisho/sekisho.conf"
 
@@ -101,6 +102,9 @@ static int setup(const struct conf *conf, struct listener_set *set, int *control
 	if (conf->next_hop.kind == NEXTHOP_MAILDIR &&
 	    daemon_prepare_dir(conf->next_hop.path, uid, gid, &error) != 0)
 		goto fail;
+	if (conf->quarantine_dir[0] &&
+	    daemon_prepare_dir(conf->quarantine_dir, uid, gid, &error) != 0)
+		goto fail;
 	*control_fd = -1;
 	if (conf->control_socket[0]) {
 		char *dir = xstrdup(conf->control_socket);
@@ -178,6 +182,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_open("sekishod", snap->conf->log == LOG_TARGET_SYSLOG, snap->conf->syslog_facility);
+	message_init();
 	daemon_block_signals();
 	if (setup(snap->conf, &set, &hooks.control_fd) != 0) {
 		snapshot_release(snap);

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "gateway/delivery.h"
+#include "gateway/policy.h"
 #include "gateway/smtp_commands.h"
 #include "gateway/smtp_data.h"
 #include "gateway/smtp_path.h"
@@ -70,6 +71,11 @@ static void cmd_ehlo(struct session *s, const char *args, size_t len)
 	if ((args = helo_arg(s, args, &len, "EHLO")) == NULL)
 		return;
 	reset_for_helo(s, args, len, true);
+	if (!policy_helo(s)) {
+		free(s->helo);
+		s->helo = NULL;
+		return;
+	}
 	buf_printf(out, "250-%s Hello [%s]\r\n", s->conf->myhostname, s->peer_ip);
 	buf_append_str(out, "250-PIPELINING\r\n");
 	buf_printf(out, "250-SIZE %ld\r\n", s->conf->message_size_limit);
@@ -88,6 +94,11 @@ static void cmd_helo(struct session *s, const char *args, size_t len)
 	if ((args = helo_arg(s, args, &len, "HELO")) == NULL)
 		return;
 	reset_for_helo(s, args, len, false);
+	if (!policy_helo(s)) {
+		free(s->helo);
+		s->helo = NULL;
+		return;
+	}
 	session_reply(s, "250 %s", s->conf->myhostname);
 }
 
@@ -160,6 +171,11 @@ static void cmd_mail(struct session *s, const char *args, size_t len)
 		return;
 	}
 	tx_begin(&s->tx, s->id, ++s->tx_seq);
+	if (!policy_mail(s)) {
+		session_log_tx(s, "refused", "refused by policy");
+		tx_clear(&s->tx);
+		return;
+	}
 	smtp_reply_init(&reply);
 	delivery_mail(s, &reply);
 	if (smtp_reply_ok(&reply)) {
@@ -209,6 +225,8 @@ static void cmd_rcpt(struct session *s, const char *args, size_t len)
 	} else if (!may_relay_to(s, &rcpt)) {
 		s->tx.rcpt_refused++;
 		session_reply(s, "554 5.7.1 <%s>: Relay access denied", rcpt.addr);
+	} else if (!policy_rcpt(s, rcpt.addr)) {
+		s->tx.rcpt_refused++;
 	} else {
 		smtp_reply_init(&reply);
 		delivery_rcpt(s, rcpt.addr, &reply);
@@ -228,9 +246,17 @@ static void cmd_rcpt(struct session *s, const char *args, size_t len)
 static void finish_message(struct session *s)
 {
 	struct smtp_reply reply;
+	struct buf header;
 
+	buf_init(&header);
+	if (!policy_message(s, &header)) {
+		buf_free(&header);
+		tx_clear(&s->tx);
+		return;
+	}
 	smtp_reply_init(&reply);
-	delivery_data(s, &reply);
+	delivery_data(s, &header, &reply);
+	buf_free(&header);
 	if (smtp_reply_ok(&reply)) {
 		session_reply(s, "250 2.0.0 Ok: queued as %s", s->tx.id);
 		session_log_tx(s, "delivered", buf_cstr(&reply.text));

@@ -15,6 +15,7 @@
 #include "common/xalloc.h"
 #include "gateway/delivery.h"
 #include "gateway/listener.h"
+#include "gateway/policy.h"
 #include "gateway/proxy_proto.h"
 #include "gateway/smtp_commands.h"
 #include "gateway/smtp_session.h"
@@ -80,6 +81,7 @@ void session_log_tx(struct session *s, const char *result, const char *reply)
 	log_kv_long(&line, "size", (long long)s->tx.msg.len);
 	log_kv(&line, "result", result);
 	log_kv(&line, "reply", reply);
+	policy_log(s, &line);
 	log_kv_long(&line, "ms", clock_ms() - s->tx.started_ms);
 	log_info("%s", buf_cstr(&line));
 	buf_free(&line);
@@ -199,6 +201,7 @@ static void session_free(struct session *s)
 	session_end_tx(s, "connection closed");
 	delivery_finish(s);
 	tx_free(&s->tx);
+	pipeline_free(&s->policy);
 	conn_close(&s->conn);
 	free(s->helo);
 	snapshot_release(s->snap);
@@ -234,6 +237,10 @@ void smtp_session_run(int fd, const struct sockaddr_storage *peer,
 		}
 	}
 	log_info("session=%s connect client=%s%s", s.id, s.peer_ip, s.proxied ? " proxied=yes" : "");
+	if (!policy_connect(&s)) {
+		conn_flush(&s.conn, clock_deadline(s.conf->smtpd_timeout));
+		goto out;
+	}
 	session_reply(&s, "220 %s ESMTP sekisho", s.conf->myhostname);
 	command_loop(&s, shutdown_fd);
 	log_info("session=%s disconnect client=%s errors=%u", s.id, s.peer_ip, s.errors);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/netaddr.h"
+#include "filters/pipeline.h"
 #include "gateway/conn.h"
 #include "gateway/relay.h"
 #include "gateway/smtp_data.h"
@@ -37,6 +38,7 @@ struct session {
 	unsigned tx_seq;
 	struct tx tx;
 	struct relay *relay;		/* next-hop connection, kept across tx */
+	struct pipeline policy;		/* session facts and verdict, rules */
 	/* BDAT (RFC 3030) state of the current transaction */
 	bool bdat;
 	bool bdat_failed;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "common/xalloc.h"
+#include "quarantine/qstore.h"
 #include "gateway/snapshot.h"
 #include "gateway/tls.h"
 
@@ -16,6 +17,9 @@ static unsigned long generations;
 
 static void snapshot_free(struct snapshot *snap)
 {
+	ruleset_free(snap->rules);
+	qstore_close(snap->qstore);
+	pthread_mutex_destroy(&snap->qstore_lock);
 	SSL_CTX_free(snap->tls_server);
 	SSL_CTX_free(snap->tls_client);
 	conf_free(snap->conf);
@@ -37,7 +41,9 @@ int snapshot_build(const char *path, struct snapshot **snap_r, char **errors_r)
 {
 	struct snapshot *snap = xcalloc(1, sizeof(*snap));
 
+	pthread_mutex_init(&snap->qstore_lock, NULL);
 	if (conf_load(path, &snap->conf, errors_r) != 0) {
+		pthread_mutex_destroy(&snap->qstore_lock);
 		free(snap);
 		return -1;
 	}
@@ -49,6 +55,9 @@ int snapshot_build(const char *path, struct snapshot **snap_r, char **errors_r)
 	}
 	snap->tls_client = tls_client_ctx(snap->conf->next_hop_tls_ca_file, errors_r);
 	if (snap->tls_client == NULL)
+		goto fail;
+	if (snap->conf->rules_dir[0] &&
+	    ruleset_load_dir(snap->conf->rules_dir, &snap->rules, errors_r) != 0)
 		goto fail;
 	snap->nexthop_key = nexthop_key(snap->conf);
 	snap->refs = 1;
@@ -99,4 +108,21 @@ void snapshot_shutdown(void)
 	current = NULL;
 	pthread_mutex_unlock(&current_lock);
 	snapshot_release(old);
+}
+
+struct qstore *snapshot_qstore(struct snapshot *snap, char **error_r)
+{
+	struct qstore *q;
+
+	if (snap->conf->quarantine_dir[0] == '\0') {
+		*error_r = xstrdup("quarantine_dir is not set");
+		return NULL;
+	}
+	pthread_mutex_lock(&snap->qstore_lock);
+	if (snap->qstore == NULL && qstore_open(snap->conf->quarantine_dir, &snap->qstore,
+						error_r) != 0)
+		snap->qstore = NULL;
+	q = snap->qstore;
+	pthread_mutex_unlock(&snap->qstore_lock);
+	return q;
 }

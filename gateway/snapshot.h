@@ -11,7 +11,10 @@
 
 #include <openssl/ssl.h>
 
+#include <pthread.h>
+
 #include "common/conf.h"
+#include "rules/ruleset.h"
 
 struct snapshot {
 	int refs;			/* atomic; see snapshot.c */
@@ -20,7 +23,13 @@ struct snapshot {
 	SSL_CTX *tls_server;		/* NULL: STARTTLS not offered */
 	SSL_CTX *tls_client;		/* for the next hop */
 	char *nexthop_key;		/* identifies pooled next-hop connections */
+	struct ruleset *rules;		/* NULL: no rules_dir, relay only */
+	pthread_mutex_t qstore_lock;	/* guards the lazily opened qstore */
+	struct qstore *qstore;
 };
+
+/* snapshot_qstore - the quarantine store, opened on first use; NULL with *error_r */
+struct qstore *snapshot_qstore(struct snapshot *snap, char **error_r);
 
 /* snapshot_build - load the config at path and everything it names */
 int snapshot_build(const char *path, struct snapshot **snap_r, char **errors_r);

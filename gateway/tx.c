@@ -46,6 +46,7 @@ void tx_clear(struct tx *tx)
 	smtp_path_free(&tx->from);
 	memset(&tx->params, 0, sizeof(tx->params));
 	tx->active = false;
+	pipeline_tx_clear(&tx->policy);
 	/* A big message's storage is not kept for the next one. */
 	if (tx->msg.cap > 1024 * 1024)
 		buf_free(&tx->msg);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "filters/pipeline.h"
 #include "gateway/smtp_path.h"
 
 struct tx_rcpt {
@@ -31,6 +32,7 @@ struct tx {
 	size_t rcpt_refused;	/* recipients refused, for the log */
 	struct buf msg;		/* the message as received */
 	long long started_ms;
+	struct pipeline_tx policy;	/* facts and verdict */
 };
 
 void tx_init(struct tx *tx);
