@@ -14,8 +14,14 @@ def run(*args, timeout=20):
     return r
 
 
-def test_shipped_config_is_valid():
-    conf = peers.REPO / "etc" / "sekisho.conf"
+def test_shipped_config_is_valid(tmp_path):
+    """The shipped file, with its rules_dir pointed at the shipped rules
+    (installed, they are in /etc/sekisho/rules), loads as a whole."""
+    text = (peers.REPO / "etc" / "sekisho.conf").read_text()
+    assert "\nrules_dir = /etc/sekisho/rules\n" in text
+    conf = tmp_path / "sekisho.conf"
+    conf.write_text(text.replace("\nrules_dir = /etc/sekisho/rules\n",
+                                 f"\nrules_dir = {peers.REPO / 'rules'}\n"))
     r = run(peers.SEKISHOD, "-c", str(conf), "-n")
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"configuration OK\n"
@@ -29,6 +35,7 @@ def test_shipped_config_lists_every_key():
     text = (peers.REPO / "etc" / "sekisho.conf").read_text()
     for key in ("listen", "myhostname", "user", "pid_file", "control_socket", "relay_domains",
                 "mynetworks", "proxy_protocol_from", "max_sessions", "max_sessions_per_ip",
+                "rules_dir", "quarantine_dir", "quarantine_retention",
                 "max_recipients", "max_errors", "max_line_length", "message_size_limit",
                 "smtpd_timeout", "smtpd_data_timeout", "shutdown_timeout", "tls_cert_file",
                 "tls_key_file", "chunking", "next_hop", "next_hop_tls", "next_hop_tls_ca_file",
