@@ -93,12 +93,23 @@ void rule_regex_free(struct rule_regex *re)
 	free(re);
 }
 
-static bool has_non_ascii(const char *s)
+/*
+ * caseless_safe - can Vectorscan's case folding stand in for PCRE2's here?
+ * Both fold ASCII alike; beyond it only scripts without case are safe
+ * (kana, CJK ideographs, Hangul: what Japanese and Korean rules hold).
+ */
+static bool caseless_safe(const char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, n;
+
+	while (i < len) {
+		long cp = text_utf8_next(p + i, len - i, &n);
+		if (cp >= 0x80 && !((cp >= 0x3000 && cp < 0xa000) || (cp >= 0xac00 && cp < 0xd7a4)))
+			return false;
+		i += n;
+	}
+	return true;
 }
 
 static unsigned hs_flags(const struct rule_regex *re)
@@ -124,7 +135,7 @@ static bool prefilterable(const struct rule_regex *re)
 
 	if (strchr(re->flags, 'x'))
 		return false;	/* extended syntax: PCRE2 and Vectorscan differ */
-	if (strchr(re->flags, 'i') && has_non_ascii(re->source))
+	if (strchr(re->flags, 'i') && !caseless_safe(re->source))
 		return false;
 	if (hs_compile(re->source, hs_flags(re), HS_MODE_BLOCK, NULL, &db, &err) != HS_SUCCESS) {
 		hs_free_compile_error(err);
