@@ -86,6 +86,22 @@ static void do_status(char **result_r)
 	snapshot_release(snap);
 }
 
+/* nexthop_text - the next hop as the administrator wrote it */
+static const char *nexthop_text(const struct conf *conf)
+{
+	static char text[512];
+	const struct nexthop *nh = &conf->next_hop;
+
+	if (nh->kind == NEXTHOP_MAILDIR)
+		snprintf(text, sizeof(text), "maildir:%s", nh->path);
+	else if (nh->kind == NEXTHOP_LMTP_UNIX)
+		snprintf(text, sizeof(text), "lmtp:unix:%s", nh->path);
+	else
+		snprintf(text, sizeof(text), strchr(nh->host, ':') ? "%s://[%s]:%s" : "%s://%s:%s",
+			 nh->kind == NEXTHOP_SMTP ? "smtp" : "lmtp", nh->host, nh->port);
+	return text;
+}
+
 /* setup - everything done as root before privileges are dropped */
 static int setup(const struct conf *conf, struct listener_set *set, int *control_fd)
 {
@@ -194,9 +210,7 @@ int main(int argc, char **argv)
 		log_err("cannot start the signal thread");
 		return 1;
 	}
-	log_info("sekishod %s ready, next hop %s", PACKAGE_VERSION,
-		 snap->conf->next_hop.kind == NEXTHOP_MAILDIR ? snap->conf->next_hop.path
-							       : snap->nexthop_key);
+	log_info("sekishod %s ready, next hop %s", PACKAGE_VERSION, nexthop_text(snap->conf));
 	daemon_notify("READY=1");
 	listener_run(&set, &hooks);
 	daemon_notify("STOPPING=1");
