@@ -5,9 +5,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/xalloc.h"
+#include "gateway/daemon.h"
 #include "gateway/inject.h"
 #include "gateway/snapshot.h"
 #include "quarantine/qstore_cli.h"
@@ -25,6 +27,24 @@ static int release(void *ctx, const struct qentry *e, const char *to, const char
 			      detail_r);
 }
 
+static int become_user(const char *name)
+{
+	uid_t uid;
+	gid_t gid;
+	char *error = NULL;
+
+	if (daemon_lookup_user(name, &uid, &gid) != 0) {
+		fprintf(stderr, "sekisho: user %s: no such user\n", name);
+		return -1;
+	}
+	if (daemon_drop_privileges(name, uid, gid, &error) != 0) {
+		fprintf(stderr, "sekisho: %s\n", error);
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_quarantine(const struct cli *cli, int argc, char **argv)
 {
 	struct snapshot *snap;
@@ -38,6 +58,13 @@ int cmd_quarantine(const struct cli *cli, int argc, char **argv)
 	}
 	if (snap->conf->quarantine_dir[0] == '\0') {
 		fprintf(stderr, "sekisho: quarantine_dir is not set in %s\n", cli->config_path);
+		snapshot_release(snap);
+		return 1;
+	}
+	/* As root, work as the daemon's user: files it makes (released mail in
+	 * the Maildir store, the audit log) must be the daemon's, not root's. */
+	quarantine_set_operator();
+	if (geteuid() == 0 && snap->conf->user[0] && become_user(snap->conf->user) != 0) {
 		snapshot_release(snap);
 		return 1;
 	}

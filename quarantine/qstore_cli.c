@@ -972,8 +972,25 @@ static int usage(FILE *out)
 	return out == stdout ? 0 : EXIT_USAGE;
 }
 
-/* who_am_i - for the audit log: the sudo user if any, and always the real uid */
+static char *who_am_i_now(void);
+static char *operator_name;
+
+void quarantine_set_operator(void)
+{
+	free(operator_name);
+	operator_name = NULL;
+	operator_name = who_am_i_now();
+}
+
+/* who_am_i - for the audit log: who ran the command, fixed before any
+ * change of user (quarantine_set_operator), else worked out now */
 static char *who_am_i(void)
+{
+	return operator_name ? xstrdup(operator_name) : who_am_i_now();
+}
+
+/* who_am_i_now - the sudo user if any, and always the real uid */
+static char *who_am_i_now(void)
 {
 	const char *sudo = getenv("SUDO_USER");
 	unsigned long uid = (unsigned long)getuid();

@@ -22,4 +22,10 @@ int quarantine_main(int argc, char **argv, const char *quarantine_dir,
 				      const char *msg, size_t len, char **detail_r),
 		    void *release_ctx);
 
+/*
+ * quarantine_set_operator - remember who runs the command now, for the
+ * audit log, before the caller changes to the daemon's user.
+ */
+void quarantine_set_operator(void);
+
 #endif
