@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/xalloc.h"
 #include "gateway/maildir.h"
 
@@ -110,29 +111,8 @@ static int write_lf(int fd, const struct buf *data)
 		} else
 			i = len;
 	}
-	for (size_t off = 0; off < out.len;) {
-		ssize_t n = write(fd, out.data + off, out.len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = -1;
-			break;
-		}
-		off += (size_t)n;
-	}
+	rc = fileio_write_all(fd, out.data ? out.data : "", out.len);
 	buf_free(&out);
-	return rc;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
 	return rc;
 }
 
@@ -187,7 +167,7 @@ static void undo_copies(struct maildir_copy *copies, size_t n)
 			unlink(copies[i].tmp_path);
 		else if (copies[i].state == 2) {
 			unlink(copies[i].new_path);
-			fsync_dir(copies[i].new_dir);
+			fileio_fsync_dir(copies[i].new_dir);
 		}
 	}
 }
@@ -211,7 +191,7 @@ int maildir_deliver(const char *root, const char *const *addrs, size_t n,
 		copies[i].state = 2;
 	}
 	for (i = 0; i < n; i++) {
-		if (fsync_dir(copies[i].new_dir) != 0) {
+		if (fileio_fsync_dir(copies[i].new_dir) != 0) {
 			*error_r = xasprintf("cannot sync %s: %s", copies[i].new_dir,
 					     strerror(errno));
 			goto out;

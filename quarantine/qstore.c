@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/fileio.h"
 #include "common/xalloc.h"
 #include "quarantine/qstore.h"
 
@@ -255,32 +256,6 @@ void qstore_close(struct qstore *q)
 	free(q);
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* write_tmp - the message into a new file, on disk before we return */
 static int write_tmp(const char *path, const char *msg, size_t len, char **error_r)
 {
@@ -290,7 +265,7 @@ static int write_tmp(const char *path, const char *msg, size_t len, char **error
 		*error_r = xasprintf("cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (write_all(fd, msg, len) != 0 || fsync(fd) != 0) {
+	if (fileio_write_all(fd, msg, len) != 0 || fsync(fd) != 0) {
 		*error_r = xasprintf("cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
@@ -325,7 +300,7 @@ static int store_file(struct qstore *q, const char *id, const char *msg, size_t 
 		goto out;
 	}
 	unlink(tmp);
-	if (fsync_dir(q->msgdir) != 0) {
+	if (fileio_fsync_dir(q->msgdir) != 0) {
 		*error_r = xasprintf("cannot sync %s: %s", q->msgdir, strerror(errno));
 		unlink(path);
 		goto out;
@@ -409,7 +384,7 @@ int qstore_put(struct qstore *q, const struct qentry *e, const char *msg, size_t
 	if (insert_row(q, e, rcpts, len, error_r) != 0) {
 		path = xasprintf("%s/%s.eml", q->msgdir, e->id);
 		unlink(path);
-		fsync_dir(q->msgdir);
+		fileio_fsync_dir(q->msgdir);
 		free(path);
 		free(rcpts);
 		return -1;
@@ -796,7 +771,7 @@ static int unlink_message(struct qstore *q, const char *id, char **error_r)
 		return -1;
 	}
 	free(path);
-	fsync_dir(q->msgdir);
+	fileio_fsync_dir(q->msgdir);
 	return 0;
 }
 
@@ -886,7 +861,7 @@ int qstore_audit(struct qstore *q, const char *who, const char *action, const ch
 	audit_value(&b, "detail", detail);
 	buf_append_char(&b, '\n');
 	fd = open(q->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	rc = fd < 0 ? -1 : write_all(fd, b.data, b.len);
+	rc = fd < 0 ? -1 : fileio_write_all(fd, b.data, b.len);
 	if (rc != 0)
 		*error_r = xasprintf("cannot write %s: %s", q->audit_path, strerror(errno));
 	if (fd >= 0 && close(fd) != 0 && rc == 0) {
