@@ -73,14 +73,19 @@ static struct fact *fact_for(struct facts *f, const char *name)
 static char *nul_free(const char *value, size_t len)
 {
 	struct buf b;
+	size_t i = 0;
 
 	buf_init(&b);
 	buf_reserve(&b, len);
-	for (size_t i = 0; i < len; i++) {
-		if (value[i] == '\0')
+	while (i < len) {
+		const char *nul = memchr(value + i, '\0', len - i);
+		size_t run = nul ? (size_t)(nul - value) - i : len - i;
+		buf_append(&b, value + i, run);
+		i += run;
+		if (nul) {
 			buf_append(&b, "\xef\xbf\xbd", 3);
-		else
-			buf_append_char(&b, value[i]);
+			i++;
+		}
 	}
 	return buf_steal(&b);
 }

@@ -22,7 +22,11 @@
  *
  * Text from every text/plain and text/html part counts, attachments
  * included: an HTML attachment is a favourite carrier for phishing pages.
- * Line ends in body text are normalised to LF.
+ * Line ends in body text are normalised to LF. mime.parts counts every
+ * MIME object walked: multiparts, message/rfc822 parts and leaves alike.
+ * Header fields of the top-level message are recorded up to
+ * MESSAGE_MAX_HEADERS, each value cut to max_text; fields whose names are
+ * not RFC 5322 field names are skipped.
  */
 #include "config.h"
 
@@ -30,6 +34,7 @@
 #include <iconv.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <gmime/gmime.h>
@@ -39,6 +44,9 @@
 
 /* header fields recorded at most; one fact name each, at worst */
 #define MESSAGE_MAX_HEADERS 1000
+/* where parse_length stops the input GMime sees */
+#define MESSAGE_MAX_HEADER_LINES      20000
+#define MESSAGE_MAX_DASH_LINES(parts) ((parts) < SIZE_MAX / 4 ? 2 * (parts) + 64 : SIZE_MAX)
 
 #define REPLACEMENT "\xef\xbf\xbd"
 
@@ -623,6 +631,45 @@ static void walk(struct walk *w, GMimeObject *obj, size_t depth)
 	}
 }
 
+/*
+ * parse_length - how much of raw to hand GMime. GMime builds an object
+ * for every part and header field it meets (some microseconds each), so a
+ * message of tiny parts would cost about a second a megabyte, although
+ * the walk stops at max_parts. The input is stopped, at a line start, once
+ * it has had MESSAGE_MAX_DASH_LINES(max_parts) lines starting "--" (every
+ * boundary is one) or MESSAGE_MAX_HEADER_LINES lines in header blocks (the
+ * top one and those after each "--" line); *cut is set when it was.
+ * Lines are counted generously, so the cut comes well after the last part
+ * and field the walk would have used.
+ */
+static size_t parse_length(const char *raw, size_t len, size_t max_parts, bool *cut)
+{
+	size_t dash_max = MESSAGE_MAX_DASH_LINES(max_parts), dashes = 0, fields = 0;
+	const char *p = raw, *end = raw + len, *nl;
+	bool header = true;
+
+	for (; p < end; p = nl + 1) {
+		size_t n;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl ? nl : end) - p);
+		if (n >= 2 && p[0] == '-' && p[1] == '-') {
+			header = true;
+			if (++dashes > dash_max)
+				break;
+		} else if (header && (n == 0 || (n == 1 && p[0] == '\r'))) {
+			header = false;
+		} else if (header && ++fields > MESSAGE_MAX_HEADER_LINES) {
+			break;
+		}
+		if (!nl)
+			return len;
+	}
+	if (p < end)
+		*cut = true;
+	return (size_t)(p - raw);
+}
+
 /* parse - the message in raw[0..len), or NULL */
 static GMimeMessage *parse(const char *raw, size_t len)
 {
@@ -649,6 +696,8 @@ void message_facts(const char *raw, size_t len, const struct message_limits *lim
 		len = G_MAXINT;
 		w.exceeded = true;
 	}
+	if (raw)
+		len = parse_length(raw, len, w.limits->max_parts, &w.exceeded);
 	message = parse(raw, len);
 	if (message) {
 		add_headers(&w, message);

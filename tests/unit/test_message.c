@@ -204,11 +204,7 @@ static const struct {
     {"text/plain; charset=windows-1252", "8bit", "\x93quoted\x94",
      "\xe2\x80\x9cquoted\xe2\x80\x9d"},
     /* labelled UTF-8 but not: the bad byte becomes U+FFFD */
-    {"text/plain; charset=utf-8", "8bit",
-     "a\xff"
-     "b",
-     "a\xef\xbf\xbd"
-     "b"},
+    {"text/plain; charset=utf-8", "8bit", "a\xffz", "a\xef\xbf\xbdz"},
     /* broken transfer encodings */
     {"text/plain", "base64", "!!!!####", ""},
     {"text/plain", "base64", "aGVsbG8", "hel"},
@@ -342,6 +338,15 @@ static void test_many_parts(void)
 	CHECK_STR(value(&f, "body.text", 998), "part 998");
 	facts_clear(&f);
 
+	/* far past the limit: GMime is not even shown the rest */
+	buf_reset(&msg);
+	many_parts(&msg, 50000);
+	run(&f, buf_cstr(&msg), NULL);
+	CHECK_STR(value(&f, "mime.parts", 0), "1000");
+	CHECK_STR(value(&f, "mime.limit_exceeded", 0), "yes");
+	CHECK_INT(count(&f, "body.text"), 999);
+	facts_clear(&f);
+
 	/* exactly at the limit is not past it */
 	buf_reset(&msg);
 	many_parts(&msg, 999);
@@ -454,6 +459,18 @@ static void test_many_headers(void)
 	run(&f, buf_cstr(&msg), NULL);
 	CHECK_STR(value(&f, "header.x-h999", 0), "v");
 	CHECK(facts_find(&f, "header.x-h1000") == NULL);
+	CHECK_STR(value(&f, "mime.limit_exceeded", 0), "yes");
+	facts_clear(&f);
+	buf_free(&msg);
+
+	/* so many fields that the input is cut: the first ones still count */
+	buf_init(&msg);
+	for (int i = 0; i < 30000; i++)
+		buf_printf(&msg, "X-H%d: v\r\n", i);
+	buf_append_str(&msg, "\r\nbody\r\n");
+	run(&f, buf_cstr(&msg), NULL);
+	CHECK_STR(value(&f, "header.x-h0", 0), "v");
+	CHECK_STR(value(&f, "header.x-h999", 0), "v");
 	CHECK_STR(value(&f, "mime.limit_exceeded", 0), "yes");
 	facts_clear(&f);
 	buf_free(&msg);
