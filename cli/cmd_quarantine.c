@@ -64,6 +64,7 @@ int cmd_quarantine(const struct cli *cli, int argc, char **argv)
 	/* As root, work as the daemon's user: files it makes (released mail in
 	 * the Maildir store, the audit log) must be the daemon's, not root's. */
 	quarantine_set_operator();
+	quarantine_set_retention(snap->conf->quarantine_retention);
 	if (geteuid() == 0 && snap->conf->user[0] && become_user(snap->conf->user) != 0) {
 		snapshot_release(snap);
 		return 1;

@@ -29,6 +29,14 @@
 #include "quarantine/qstore_cli.h"
 #include "common/text.h"
 
+/* What purge removes when no --older-than is given (quarantine_retention). */
+static long default_retention;
+
+void quarantine_set_retention(long seconds)
+{
+	default_retention = seconds;
+}
+
 #define EXIT_USAGE   2
 #define PROCEED	     (-1)	/* parse_opts: go on with the command */
 
@@ -815,6 +823,8 @@ static int cmd_purge(struct qcli *c, struct qopts *o)
 	size_t n;
 	int rc = 0;
 
+	if (o->older_than == 0 && default_retention > 0)
+		o->older_than = (long long)time(NULL) - default_retention;
 	if (o->nargs != 0 || o->older_than == 0)
 		return cmd_usage(c, stderr);
 	o->f.older_than = o->older_than;
@@ -947,7 +957,7 @@ static const struct qcli_command commands[] = {
 	 " --limit)",
 	 release_options, cmd_release},
 	{"delete", "ID...", "remove a message for good", no_options, cmd_delete},
-	{"purge", "--older-than DURATION|DATE [--dry-run]",
+	{"purge", "[--older-than DURATION|DATE] [--dry-run]",
 	 "remove every entry (file and index row) quarantined before then", purge_options,
 	 cmd_purge},
 	{"stats", "", "counts, size on disk, time span, top rules", no_options, cmd_stats},
@@ -973,6 +983,7 @@ static int usage(FILE *out)
 }
 
 static char *who_am_i_now(void);
+
 static char *operator_name;
 
 void quarantine_set_operator(void)

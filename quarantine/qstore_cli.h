@@ -28,4 +28,7 @@ int quarantine_main(int argc, char **argv, const char *quarantine_dir,
  */
 void quarantine_set_operator(void);
 
+/* quarantine_set_retention - what purge removes without --older-than */
+void quarantine_set_retention(long seconds);
+
 #endif
