@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "gateway/delivery.h"
+#include "gateway/header_strip.h"
 #include "gateway/policy.h"
 #include "gateway/received.h"
 #include "quarantine/qstore.h"
@@ -192,6 +193,10 @@ bool policy_message(struct session *s, struct buf *header)
 	in.len = s->tx.msg.len;
 	a = pipeline_message(&s->policy, &s->tx.policy, &in);
 	free(rcpts);
+	size_t forged = header_strip_ours(&s->tx.msg);
+	if (forged)
+		log_warn("session=%s tx=%s removed %zu X-Sekisho-* header fields that came "
+			 "from outside", s->id, s->tx.id, forged);
 	switch (a) {
 	case ACTION_NONE:
 	case ACTION_ACCEPT:

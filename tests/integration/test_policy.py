@@ -247,3 +247,13 @@ def test_scan_json_explains_the_decision():
     out = json.loads(r.stdout)
     assert out["action"] == "quarantine" and out["decided_by"] == "SCORE_QUARANTINE"
     assert out["facts"]["header.subject"] == ["PAYMENT OVERDUE INVOICE ATTACHED"]
+
+
+def test_forged_sekisho_headers_are_removed(policy):
+    msg = message(b"hello", b"text", extra=b"X-Sekisho-Verdict: accept\r\nx-sekisho-score:\r\n -50\r\n")
+    assert send(policy, msg).code == 250
+    got = policy.sink.wait_messages(1)[0]
+    received, rest = split_received(got.data)
+    assert b"sekisho-" not in rest.lower()
+    assert rest == msg.replace(b"X-Sekisho-Verdict: accept\r\nx-sekisho-score:\r\n -50\r\n", b"")
+    policy.wait_log(r"removed 2 X-Sekisho-\* header fields")

@@ -1,0 +1,19 @@
+/*
+ * header_strip - remove header fields that claim to be ours.
+ *
+ * Downstream (the mail store, filters, users' mail rules) may trust an
+ * X-Sekisho-* field as our verdict, so one that arrives from outside is a
+ * forgery: every such field of the top-level header section is removed,
+ * with its continuation lines, before the message is delivered or held.
+ */
+#ifndef SEKISHO_HEADER_STRIP_H
+#define SEKISHO_HEADER_STRIP_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+
+/* header_strip_ours - edit msg (CR LF line ends) in place; fields removed */
+size_t header_strip_ours(struct buf *msg);
+
+#endif
