@@ -35,6 +35,18 @@ struct client {
 	size_t size;
 };
 
+static int remove_any(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+/* cleanup - the whole scratch folder goes when the process ends */
+static void cleanup(void)
+{
+	nftw(root, remove_any, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static int setup(void)
 {
 	char path[sizeof(root) + 16];
@@ -45,11 +57,16 @@ static int setup(void)
 	log_mute(true);
 	if (mkdtemp(root) == NULL)
 		return -1;
+	atexit(cleanup);
 	snprintf(store, sizeof(store), "%s/store", root);
 	snprintf(path, sizeof(path), "%s/conf", root);
 	f = fopen(path, "w");
 	if (f == NULL)
 		return -1;
+	/* With the shipped rules when the source folder is known (make check). */
+	const char *srcdir = getenv("srcdir");
+	if (srcdir)
+		fprintf(f, "rules_dir = %s/rules\nquarantine_dir = %s/quarantine\n", srcdir, root);
 	fprintf(f, "myhostname = fuzz.example.test\n"
 		   "relay_domains = example.test\n"
 		   "mynetworks = 192.0.2.0/25\n"
