@@ -788,6 +788,35 @@ static int cmd_delete(struct qcli *c, struct qopts *o)
 	return rc;
 }
 
+/*
+ * cmd_unstick - put an entry a crashed release left "releasing" back to
+ * held. Only for when no release is running: the message may or may not
+ * have reached the next hop, so check its log before releasing again.
+ */
+static int cmd_unstick(struct qcli *c, struct qopts *o)
+{
+	char *error = NULL;
+	int rc = 0;
+
+	if (o->nargs == 0)
+		return cmd_usage(c, stderr);
+	if (store_open(c) != 0)
+		return 1;
+	for (int i = 0; i < o->nargs; i++) {
+		if (qstore_abort_release(c->q, o->args[i], c->who,
+					 "release interrupted; put back by the operator",
+					 &error) == 0) {
+			say(c, "%s is held again\n", o->args[i]);
+			continue;
+		}
+		complain(c, "%s", error);
+		free(error);
+		error = NULL;
+		rc = 1;
+	}
+	return rc;
+}
+
 /* purge_all - remove each selected entry's file and row */
 static int purge_all(struct qcli *c, const struct qentry *v, size_t n, long long cutoff)
 {
@@ -957,6 +986,8 @@ static const struct qcli_command commands[] = {
 	 " --limit)",
 	 release_options, cmd_release},
 	{"delete", "ID...", "remove a message for good", no_options, cmd_delete},
+	{"unstick", "ID...", "put back to held an entry an interrupted release left releasing",
+	 no_options, cmd_unstick},
 	{"purge", "[--older-than DURATION|DATE] [--dry-run]",
 	 "remove every entry (file and index row) quarantined before then", purge_options,
 	 cmd_purge},
