@@ -766,7 +766,9 @@ static int cmd_release(struct qcli *c, struct qopts *o)
 	return rc;
 }
 
-static int cmd_delete(struct qcli *c, struct qopts *o)
+/* for_each_id - run op on every ID argument; say what was done or why not */
+static int for_each_id(struct qcli *c, struct qopts *o,
+		       int (*op)(struct qcli *c, const char *id, char **error_r), const char *done)
 {
 	char *error = NULL;
 	int rc = 0;
@@ -776,8 +778,8 @@ static int cmd_delete(struct qcli *c, struct qopts *o)
 	if (store_open(c) != 0)
 		return 1;
 	for (int i = 0; i < o->nargs; i++) {
-		if (qstore_delete(c->q, o->args[i], c->who, &error) == 0) {
-			say(c, "deleted %s\n", o->args[i]);
+		if (op(c, o->args[i], &error) == 0) {
+			say(c, "%s %s\n", done, o->args[i]);
 			continue;
 		}
 		complain(c, "%s", error);
@@ -788,6 +790,22 @@ static int cmd_delete(struct qcli *c, struct qopts *o)
 	return rc;
 }
 
+static int delete_one(struct qcli *c, const char *id, char **error_r)
+{
+	return qstore_delete(c->q, id, c->who, error_r);
+}
+
+static int cmd_delete(struct qcli *c, struct qopts *o)
+{
+	return for_each_id(c, o, delete_one, "deleted");
+}
+
+static int unstick_one(struct qcli *c, const char *id, char **error_r)
+{
+	return qstore_abort_release(c->q, id, c->who,
+				    "release interrupted; put back by the operator", error_r);
+}
+
 /*
  * cmd_unstick - put an entry a crashed release left "releasing" back to
  * held. Only for when no release is running: the message may or may not
@@ -795,26 +813,7 @@ static int cmd_delete(struct qcli *c, struct qopts *o)
  */
 static int cmd_unstick(struct qcli *c, struct qopts *o)
 {
-	char *error = NULL;
-	int rc = 0;
-
-	if (o->nargs == 0)
-		return cmd_usage(c, stderr);
-	if (store_open(c) != 0)
-		return 1;
-	for (int i = 0; i < o->nargs; i++) {
-		if (qstore_abort_release(c->q, o->args[i], c->who,
-					 "release interrupted; put back by the operator",
-					 &error) == 0) {
-			say(c, "%s is held again\n", o->args[i]);
-			continue;
-		}
-		complain(c, "%s", error);
-		free(error);
-		error = NULL;
-		rc = 1;
-	}
-	return rc;
+	return for_each_id(c, o, unstick_one, "held again:");
 }
 
 /* purge_all - remove each selected entry's file and row */
