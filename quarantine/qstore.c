@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -870,6 +871,69 @@ int qstore_audit(struct qstore *q, const char *who, const char *action, const ch
 	}
 	buf_free(&b);
 	return rc;
+}
+
+/* orphan_id - the id a file in messages/ is named for, or NULL */
+static char *orphan_id(const char *name)
+{
+	static const char *const suffixes[] = {".eml.tmp", ".eml"};
+	size_t n = strlen(name);
+	char *error = NULL;
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t sl = strlen(suffixes[i]);
+		if (n <= sl || strcmp(name + n - sl, suffixes[i]) != 0)
+			continue;
+		char *id = xstrndup(name, n - sl);
+		if (id_check(id, &error) == 0)
+			return id;
+		free(error);
+		free(id);
+		return NULL;
+	}
+	return NULL;
+}
+
+int qstore_sweep(struct qstore *q, long long cutoff, const char *who, size_t *removed_r,
+		 char **error_r)
+{
+	DIR *d = opendir(q->msgdir);
+	struct dirent *de;
+	char *error = NULL;
+
+	*removed_r = 0;
+	if (d == NULL) {
+		*error_r = xasprintf("cannot read %s: %s", q->msgdir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *id = orphan_id(de->d_name), *path;
+		struct qentry e;
+		struct stat st;
+		int found;
+
+		if (id == NULL)
+			continue;
+		path = xasprintf("%s/%s", q->msgdir, de->d_name);
+		pthread_mutex_lock(&q->lock);
+		found = get_locked(q, id, &e, &error);
+		pthread_mutex_unlock(&q->lock);
+		if (found == 0)
+			qentry_free(&e);
+		else if (found == 1 && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+			 (long long)st.st_mtime < cutoff && unlink(path) == 0) {
+			(*removed_r)++;
+			qstore_audit(q, who, "sweep", id, "file without an index row removed", &error);
+		}
+		free(error);
+		error = NULL;
+		free(path);
+		free(id);
+	}
+	closedir(d);
+	if (*removed_r)
+		fileio_fsync_dir(q->msgdir);
+	return 0;
 }
 
 void qentry_free(struct qentry *e)

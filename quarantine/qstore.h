@@ -92,6 +92,13 @@ int qstore_purge(struct qstore *q, const char *id, long long cutoff, const char 
 int qstore_audit(struct qstore *q, const char *who, const char *action, const char *id,
 		 const char *detail, char **error_r);
 
+/*
+ * qstore_sweep - remove message files older than cutoff that have no index
+ * row (a crash between writing the file and indexing it); audited.
+ */
+int qstore_sweep(struct qstore *q, long long cutoff, const char *who, size_t *removed_r,
+		 char **error_r);
+
 void qentry_free(struct qentry *e);
 void qentry_free_all(struct qentry *entries, size_t count);
 

@@ -866,7 +866,16 @@ static int cmd_purge(struct qcli *c, struct qopts *o)
 		say(c, "%zu entries quarantined before %s would be purged\n", n,
 		    text_time(o->older_than, TEXT_TIME_LONG, when));
 	} else {
+		size_t swept = 0;
+		char *error = NULL;
 		rc = purge_all(c, v, n, o->older_than);
+		if (qstore_sweep(c->q, o->older_than, c->who, &swept, &error) != 0) {
+			complain(c, "%s", error);
+			free(error);
+			rc = 1;
+		} else if (swept) {
+			say(c, "removed %zu message files that had no index entry\n", swept);
+		}
 	}
 	qentry_free_all(v, n);
 	return rc;

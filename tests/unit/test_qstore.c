@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "common/xalloc.h"
 #include "quarantine/qstore.h"
@@ -417,6 +418,41 @@ static void test_purge(void)
 }
 
 /* test_limits - a newer schema is refused; an oversized file is not read */
+/* test_sweep - old files with no index row go; indexed and fresh ones stay */
+static void test_sweep(void)
+{
+	char *dir = make_dir(), *error = NULL, *path;
+	struct qstore *q = open_store(dir);
+	long long now = (long long)time(NULL);
+	struct utimbuf old = {.actime = now - 86400, .modtime = now - 86400};
+	size_t removed = 0;
+	FILE *f;
+
+	put(q, "kept.1", now - 86400, "a@x", "b@x", "", "");
+	utime(path = xasprintf("%s/messages/kept.1.eml", dir), &old);
+	free(path);
+	for (int i = 0; i < 3; i++) {
+		const char *names[] = {"orphan.1.eml", "orphan.2.eml.tmp", "fresh.1.eml"};
+		path = xasprintf("%s/messages/%s", dir, names[i]);
+		f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f)
+			fclose(f);
+		if (i < 2)
+			utime(path, &old);
+		free(path);
+	}
+	CHECK_INT(qstore_sweep(q, now - 3600, "t", &removed, &error), 0);
+	CHECK_INT(removed, 2);
+	CHECK_INT(mode_of(dir, "messages/orphan.1.eml"), 0);
+	CHECK_INT(mode_of(dir, "messages/orphan.2.eml.tmp"), 0);
+	CHECK(mode_of(dir, "messages/fresh.1.eml") != 0);
+	CHECK_INT(mode_of(dir, "messages/kept.1.eml"), 0600);
+	qstore_close(q);
+	remove_tree(dir);
+	free(dir);
+}
+
 static void test_limits(void)
 {
 	char *dir = make_dir(), *error = NULL, *path, *data;
@@ -451,6 +487,7 @@ int main(void)
 	test_audit();
 	test_concurrent();
 	test_purge();
+	test_sweep();
 	test_limits();
 	return check_summary("test_qstore");
 }
