@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/xalloc.h"
 #include "filters/facts.h"
+#include "rules/prefilter_cache.h"
 #include "rules/rule_regex.h"
 
 /* Subjects longer than this are matched by PCRE2 alone. */
@@ -145,52 +147,129 @@ static bool prefilterable(const struct rule_regex *re)
 	return true;
 }
 
-/* field_db_build - one database of the prefilterable regexes on field */
-static int field_db_build(struct field_db *fdb, struct rule_regex **regexes, size_t n,
-			  hs_scratch_t **proto)
+/* field_key - the cache key: the field, then each expression and its flags */
+static void field_key(struct buf *key, struct rule_regex **regexes, size_t n, const char *field)
+{
+	buf_append(key, field, strlen(field) + 1);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(regexes[i]->field, field) != 0)
+			continue;
+		buf_append(key, regexes[i]->source, strlen(regexes[i]->source) + 1);
+		buf_append(key, regexes[i]->flags, strlen(regexes[i]->flags) + 1);
+	}
+}
+
+/* field_mask - which of the field's expressions are in its database */
+static size_t field_mask(struct rule_regex **regexes, size_t n, const char *field,
+			 unsigned char *mask, bool set)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(regexes[i]->field, field) != 0)
+			continue;
+		if (set)
+			regexes[i]->prefiltered = mask[k] != 0;
+		else
+			mask[k] = regexes[i]->prefiltered;
+		k++;
+	}
+	return k;
+}
+
+/* field_db_compile - one database of the prefilterable regexes on field */
+static hs_database_t *field_db_compile(struct field_db *fdb, struct rule_regex **regexes,
+				       size_t n)
 {
 	const char **patterns = xcalloc(n, sizeof(*patterns));
 	unsigned *flags = xcalloc(n, sizeof(*flags)), *ids = xcalloc(n, sizeof(*ids));
 	hs_compile_error_t *err = NULL;
+	hs_database_t *db = NULL;
 	size_t count = 0;
-	int rc = -1;
 
-	fdb->ids = xcalloc(n, sizeof(*fdb->ids));
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(regexes[i]->field, fdb->field) != 0 || !regexes[i]->prefiltered)
 			continue;
 		patterns[count] = regexes[i]->source;
 		flags[count] = hs_flags(regexes[i]);
 		ids[count] = (unsigned)count;
-		fdb->ids[count] = regexes[i]->id;
 		count++;
 	}
-	fdb->count = count;
-	if (hs_compile_multi(patterns, flags, ids, (unsigned)count, HS_MODE_BLOCK, NULL, &fdb->db,
-			     &err) == HS_SUCCESS &&
-	    hs_alloc_scratch(fdb->db, proto) == HS_SUCCESS)
-		rc = 0;
-	else if (err)
-		log_warn("rules: prefilter for %s not built: %s", fdb->field, err->message);
+	if (count && hs_compile_multi(patterns, flags, ids, (unsigned)count, HS_MODE_BLOCK, NULL,
+				      &db, &err) != HS_SUCCESS) {
+		log_warn("rules: prefilter for %s not built: %s", fdb->field,
+			 err ? err->message : "unknown error");
+		db = NULL;
+	}
 	hs_free_compile_error(err);
 	free(patterns);
 	free(flags);
 	free(ids);
-	return rc;
+	return db;
+}
+
+/* field_db_load - the field's database from the cache, or compiled and cached */
+static hs_database_t *field_db_load(struct field_db *fdb, struct rule_regex **regexes,
+				    size_t n)
+{
+	unsigned char *mask = NULL;
+	char *bytes = NULL;
+	size_t nmask, len = 0;
+	hs_database_t *db = NULL;
+	struct buf key;
+
+	buf_init(&key);
+	field_key(&key, regexes, n, fdb->field);
+	if (prefilter_cache_get(key.data, key.len, &bytes, &len, &mask, &nmask) == 0) {
+		field_mask(regexes, n, fdb->field, mask, true);
+		if (len && hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
+			db = NULL;
+	} else {
+		mask = xcalloc(n ? n : 1, 1);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(regexes[i]->field, fdb->field) == 0)
+				regexes[i]->prefiltered = prefilterable(regexes[i]);
+		db = field_db_compile(fdb, regexes, n);
+		nmask = field_mask(regexes, n, fdb->field, mask, false);
+		if (db == NULL || hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) {
+			bytes = NULL;
+			len = 0;
+		}
+		if (db == NULL || len)
+			prefilter_cache_put(key.data, key.len, bytes, len, mask, nmask);
+	}
+	free(bytes);
+	free(mask);
+	buf_free(&key);
+	return db;
+}
+
+/* field_db_build - the field's database and its id table */
+static int field_db_build(struct field_db *fdb, struct rule_regex **regexes, size_t n,
+			  hs_scratch_t **proto)
+{
+	fdb->db = field_db_load(fdb, regexes, n);
+	fdb->ids = xcalloc(n ? n : 1, sizeof(*fdb->ids));
+	fdb->count = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(regexes[i]->field, fdb->field) == 0 && regexes[i]->prefiltered)
+			fdb->ids[fdb->count++] = regexes[i]->id;
+	if (fdb->db == NULL || hs_alloc_scratch(fdb->db, proto) != HS_SUCCESS) {
+		hs_free_database(fdb->db);
+		fdb->db = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 struct rule_prefilter *rule_prefilter_build(struct rule_regex **regexes, size_t n)
 {
 	struct rule_prefilter *pf = xcalloc(1, sizeof(*pf));
 
-	for (size_t i = 0; i < n; i++)
-		regexes[i]->prefiltered = prefilterable(regexes[i]);
 	for (size_t i = 0; i < n; i++) {
 		bool seen = false;
-		if (!regexes[i]->prefiltered)
-			continue;
-		for (size_t j = 0; j < pf->count && !seen; j++)
-			seen = strcmp(pf->fields[j].field, regexes[i]->field) == 0;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(regexes[j]->field, regexes[i]->field) == 0;
 		if (seen)
 			continue;
 		pf->fields = xrealloc(pf->fields, (pf->count + 1) * sizeof(*pf->fields));

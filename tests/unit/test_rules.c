@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "filters/facts.h"
+#include "rules/prefilter_cache.h"
 #include "rules/rule_eval.h"
 #include "rules/rule_lexer.h"
 #include "rules/ruleset.h"
@@ -344,6 +345,16 @@ static void test_tests_and_lists(void)
 	ruleset_free(rs);
 }
 
+/* test_cache - a reload of the same expressions takes the compiled database */
+static void test_cache(void)
+{
+	unsigned long before = prefilter_cache_hits();
+
+	test_prefilter();	/* loads the set: compiled, or cached by the first run */
+	test_prefilter();	/* the same set again: from the cache, same answers */
+	CHECK(prefilter_cache_hits() >= before + 1);
+}
+
 int main(void)
 {
 	test_errors();
@@ -351,6 +362,7 @@ int main(void)
 	test_eval();
 	test_verdict();
 	test_prefilter();
+	test_cache();
 	test_tests_and_lists();
 	return check_summary("test_rules");
 }
