@@ -402,7 +402,7 @@ static void cmd_bdat(struct session *s, const char *args, size_t len)
 	bool last, ready;
 
 	if (!s->conf->chunking) {
-		session_reply(s, "502 5.5.1 Error: command not implemented");
+		session_reply(s, "502 5.5.1 BDAT is off here (chunking = no); use DATA");
 		return;
 	}
 	if (smtp_bdat_args_parse(args, len, &size, &last) != 0) {
