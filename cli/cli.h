@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "filters/content.h"
 #include "filters/pipeline.h"
 #include "rules/ruleset.h"
 
@@ -30,7 +31,17 @@ struct scan_envelope {
 	const char *from;
 	const char *rcpts[64];
 	size_t nrcpt;
+	struct content_engine *content;		/* NULL: header and body facts only */
+	struct content_report *report;		/* NULL: no MIME tree wanted */
 };
+
+/*
+ * cli_content_engine - the content engine the configuration describes
+ * (its defaults when no configuration file exists and none was given
+ * with -c); clamav_db, when set, turns libclamav on with that database.
+ * NULL after an error message.
+ */
+struct content_engine *cli_content_engine(const struct cli *cli, const char *clamav_db);
 
 void scan_envelope_defaults(struct scan_envelope *env);
 

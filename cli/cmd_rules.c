@@ -27,7 +27,8 @@ static int rules_check(const struct cli *cli, const char *dir)
 }
 
 /* run_test - does the rule match the test's message as the test says? */
-static bool run_test(const struct ruleset *rs, const struct rule *r, const struct rule_test *t)
+static bool run_test(const struct ruleset *rs, const struct rule *r, const struct rule_test *t,
+		     struct content_engine *content)
 {
 	struct scan_envelope env;
 	struct scan_result res;
@@ -45,6 +46,7 @@ static bool run_test(const struct ruleset *rs, const struct rule *r, const struc
 	if (t->from)
 		env.from = t->from;
 	env.rcpts[env.nrcpt++] = t->rcpt ? t->rcpt : "user@example.test";
+	env.content = content;
 	scan_run(rs, &env, msg, len, &res);
 	/* Ask the rule itself: an earlier rule may have decided first. */
 	struct rule_env renv = {.tx = &res.tx.facts, .session = &res.pipeline.facts,
@@ -57,12 +59,14 @@ static bool run_test(const struct ruleset *rs, const struct rule *r, const struc
 	return matched == t->match;
 }
 
-static int rules_test(const struct cli *cli, const char *dir)
+static int rules_test(const struct cli *cli, const char *dir, const char *clamav_db)
 {
 	struct ruleset *rs = cli_load_rules(cli, dir);
+	struct content_engine *content = rs ? cli_content_engine(cli, clamav_db) : NULL;
 	unsigned passed = 0, failed = 0;
 
-	if (rs == NULL) {
+	if (rs == NULL || content == NULL) {
+		ruleset_free(rs);
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
@@ -71,7 +75,7 @@ static int rules_test(const struct cli *cli, const char *dir)
 		if (r->ntests == 0)
 			printf("warning: %s:%d: rule %s has no test line\n", r->file, r->line, r->name);
 		for (size_t t = 0; t < r->ntests; t++) {
-			if (run_test(rs, r, &r->tests[t])) {
+			if (run_test(rs, r, &r->tests[t], content)) {
 				passed++;
 				continue;
 			}
@@ -80,6 +84,7 @@ static int rules_test(const struct cli *cli, const char *dir)
 			       r->name, r->tests[t].match ? "match" : "not match", r->tests[t].path);
 		}
 	}
+	content_engine_free(content);
 	ruleset_free(rs);
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
@@ -88,12 +93,13 @@ static int rules_test(const struct cli *cli, const char *dir)
 int cmd_rules(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {{"dir", required_argument, NULL, 'd'},
+						{"clamav-db", required_argument, NULL, 'C'},
 						{NULL, 0, NULL, 0}};
-	const char *dir = NULL, *what;
+	const char *dir = NULL, *clamav_db = NULL, *what;
 	int opt;
 
 	if (argc < 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "test") != 0)) {
-		fprintf(stderr, "usage: sekisho rules check|test [--dir DIR]\n");
+		fprintf(stderr, "usage: sekisho rules check|test [--dir DIR] [--clamav-db DIR]\n");
 		return 2;
 	}
 	what = argv[1];
@@ -101,15 +107,19 @@ int cmd_rules(const struct cli *cli, int argc, char **argv)
 	argv++;
 	optind = 0;	/* 0: a full restart of GNU getopt, permutation included */
 	while ((opt = getopt_long(argc, argv, "d:", options, NULL)) != -1) {
+		if (opt == 'C') {
+			clamav_db = optarg;
+			continue;
+		}
 		if (opt != 'd') {
-			fprintf(stderr, "usage: sekisho rules check|test [--dir DIR]\n");
+			fprintf(stderr, "usage: sekisho rules check|test [--dir DIR] [--clamav-db DIR]\n");
 			return 2;
 		}
 		dir = optarg;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: sekisho rules check|test [--dir DIR]\n");
+		fprintf(stderr, "usage: sekisho rules check|test [--dir DIR] [--clamav-db DIR]\n");
 		return 2;
 	}
-	return strcmp(what, "check") == 0 ? rules_check(cli, dir) : rules_test(cli, dir);
+	return strcmp(what, "check") == 0 ? rules_check(cli, dir) : rules_test(cli, dir, clamav_db);
 }

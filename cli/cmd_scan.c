@@ -1,8 +1,11 @@
 /*
  * cmd_scan - `sekisho scan FILE.eml`: the whole pipeline, offline.
  *
- * Prints the action and the rules hit; --explain adds every fact and each
- * hit rule's description; --json prints the same as one JSON object.
+ * Prints the action and the rules hit; --explain adds the MIME tree with
+ * every part's facts (archive members below their archive), every fact
+ * and each hit rule's description; --json prints the same as one JSON
+ * object. The content is analysed in-process, with the configuration's
+ * content settings; --clamav-db DIR turns libclamav on with DIR.
  */
 #include "config.h"
 
@@ -19,7 +22,7 @@
 
 static const char usage_text[] =
 	"usage: sekisho scan FILE.eml [--from ADDR] [--rcpt ADDR]... [--ip IP] [--helo NAME]\n"
-	"                    [--dir RULES_DIR] [--explain] [--json]\n"
+	"                    [--dir RULES_DIR] [--clamav-db DIR] [--explain] [--json]\n"
 	"                    [--repeat N] [--no-prefilter]   (for benchmarks)\n";
 
 /* print_value - one fact value on a line, cut and with control bytes shown */
@@ -53,11 +56,31 @@ static void print_facts(const char *title, const struct facts *f)
 		}
 }
 
-static void print_text(const struct scan_result *res, bool explain)
+/* print_tree - the MIME tree, each part with the facts it gave */
+static void print_tree(const struct content_report *report)
+{
+	printf("MIME tree:\n");
+	for (size_t i = 0; i < report->count; i++) {
+		const struct content_report_part *part = &report->parts[i];
+		int indent = 2 + 2 * (int)part->depth;
+
+		printf("%*s%s  ", indent, "", part->path);
+		print_value(part->label);
+		for (size_t f = 0; f < part->facts.count; f++)
+			for (size_t v = 0; v < part->facts.items[f].count; v++) {
+				printf("%*s  %s = ", indent, "", part->facts.items[f].name);
+				print_value(part->facts.items[f].values[v]);
+			}
+	}
+}
+
+static void print_text(const struct scan_result *res, const struct content_report *report,
+		       bool explain)
 {
 	const struct verdict *v = &res->tx.verdict;
 
 	if (explain) {
+		print_tree(report);
 		print_facts("session facts", &res->pipeline.facts);
 		print_facts("message facts", &res->tx.facts);
 		printf("rules hit:\n");
@@ -111,7 +134,25 @@ static void json_facts(struct buf *out, const struct facts *a, const struct fact
 	buf_append_char(out, '}');
 }
 
-static void print_json(const struct scan_result *res)
+static void json_tree(struct buf *out, const struct content_report *report)
+{
+	struct facts none;
+
+	facts_init(&none);
+	buf_append_str(out, ",\"parts\":[");
+	for (size_t i = 0; i < report->count; i++) {
+		buf_append_str(out, i ? ",{\"path\":" : "{\"path\":");
+		text_json(out, report->parts[i].path);
+		buf_printf(out, ",\"depth\":%zu,\"label\":", report->parts[i].depth);
+		text_json(out, report->parts[i].label);
+		buf_append_str(out, ",\"facts\":");
+		json_facts(out, &report->parts[i].facts, &none);
+		buf_append_char(out, '}');
+	}
+	buf_append_char(out, ']');
+}
+
+static void print_json(const struct scan_result *res, const struct content_report *report)
 {
 	const struct verdict *v = &res->tx.verdict;
 	struct buf out;
@@ -145,6 +186,7 @@ static void print_json(const struct scan_result *res)
 	}
 	buf_append_str(&out, "],\"facts\":");
 	json_facts(&out, &res->pipeline.facts, &res->tx.facts);
+	json_tree(&out, report);
 	buf_append_str(&out, "}\n");
 	fwrite(out.data, 1, out.len, stdout);
 	buf_free(&out);
@@ -173,8 +215,11 @@ int cmd_scan(const struct cli *cli, int argc, char **argv)
 		{"ip", required_argument, NULL, 'i'},	{"helo", required_argument, NULL, 'H'},
 		{"dir", required_argument, NULL, 'd'},	{"explain", no_argument, NULL, 'e'},
 		{"json", no_argument, NULL, 'j'},	{"repeat", required_argument, NULL, 'n'},
-		{"no-prefilter", no_argument, NULL, 'P'}, {NULL, 0, NULL, 0},
+		{"no-prefilter", no_argument, NULL, 'P'},
+		{"clamav-db", required_argument, NULL, 'C'}, {NULL, 0, NULL, 0},
 	};
+	struct content_report report = {0};
+	const char *clamav_db = NULL;
 	struct scan_envelope env;
 	struct scan_result res;
 	const char *dir = NULL;
@@ -193,6 +238,7 @@ int cmd_scan(const struct cli *cli, int argc, char **argv)
 		case 'e': explain = true; break;
 		case 'j': json = true; break;
 		case 'P': prefilter = false; break;
+		case 'C': clamav_db = optarg; break;
 		case 'n':
 			repeat = strtol(optarg, NULL, 10);
 			if (repeat < 1 || repeat > 1000000) {
@@ -225,16 +271,25 @@ int cmd_scan(const struct cli *cli, int argc, char **argv)
 		ruleset_free(rs);
 		return 1;
 	}
+	env.content = cli_content_engine(cli, clamav_db);
+	if (env.content == NULL) {
+		ruleset_free(rs);
+		free(msg);
+		return 1;
+	}
 	if (!prefilter)
 		ruleset_drop_prefilter(rs);
 	if (repeat > 1)
 		time_scans(rs, &env, msg, len, repeat);
+	env.report = &report;
 	scan_run(rs, &env, msg, len, &res);
 	if (json)
-		print_json(&res);
+		print_json(&res, &report);
 	else
-		print_text(&res, explain);
+		print_text(&res, &report, explain);
 	scan_result_free(&res);
+	content_report_free(&report);
+	content_engine_free(env.content);
 	ruleset_free(rs);
 	free(msg);
 	return 0;

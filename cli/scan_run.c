@@ -17,6 +17,46 @@
 #include "common/conf.h"
 #include "filters/message.h"
 
+/* content - filter_input's content reader: the analysis, in-process */
+static bool content(void *ctx, const char *msg, size_t len, struct facts *facts)
+{
+	const struct scan_envelope *env = ctx;
+
+	content_analyze(env->content, msg, len, facts, env->report);
+	return true;
+}
+
+struct content_engine *cli_content_engine(const struct cli *cli, const char *clamav_db)
+{
+	struct content_settings cs;
+	struct content_engine *engine;
+	struct conf *conf = NULL;
+	char *errors = NULL;
+	int rc;
+
+	if (cli->config_given || access(cli->config_path, F_OK) == 0)
+		rc = conf_load(cli->config_path, &conf, &errors);
+	else
+		rc = conf_parse("defaults", "", 0, &conf, &errors);
+	if (rc != 0) {
+		fprintf(stderr, "%s", errors);
+		free(errors);
+		return NULL;
+	}
+	content_settings_from_conf(conf, &cs);
+	if (clamav_db) {
+		cs.av.clamav = "libclamav";
+		cs.av.db_dir = clamav_db;
+	}
+	engine = content_engine_new(&cs, &errors);
+	if (!engine) {
+		fprintf(stderr, "sekisho: %s\n", errors);
+		free(errors);
+	}
+	conf_free(conf);
+	return engine;
+}
+
 void scan_envelope_defaults(struct scan_envelope *env)
 {
 	memset(env, 0, sizeof(*env));
@@ -48,6 +88,10 @@ void scan_run(const struct ruleset *rs, const struct scan_envelope *env, const c
 
 	memset(res, 0, sizeof(*res));
 	message_init();
+	if (env->content) {
+		in.content = content;
+		in.content_ctx = (void *)env;
+	}
 	pipeline_init(&res->pipeline, rs);
 	decide(res, pipeline_connect(&res->pipeline, &in), STAGE_CONNECT);
 	decide(res, pipeline_helo(&res->pipeline, &in), STAGE_HELO);

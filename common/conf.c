@@ -48,6 +48,7 @@ enum conf_type {
 	CONF_DOMAINS,
 	CONF_CIDRS,
 	CONF_NEXTHOP,
+	CONF_CLAMAV,
 };
 
 struct conf_key {
@@ -108,6 +109,55 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "quarantine_retention", .type = CONF_DURATION,
 	  .offset = CONF_FIELD(quarantine_retention), .def = "30d", .min = 3600,
 	  .max = 3650L * 86400, .desc = "how long purge keeps quarantined mail" },
+
+	/* content inspection */
+	{ .name = "analyzers", .type = CONF_INT, .offset = CONF_FIELD(analyzers),
+	  .def = "4", .min = 1, .max = 256,
+	  .desc = "sandboxed analyzer processes that parse message content" },
+	{ .name = "analyzer_timeout", .type = CONF_DURATION,
+	  .offset = CONF_FIELD(analyzer_timeout), .def = "180s", .min = 1, .max = 3600,
+	  .desc = "longest analysis of one message; past it the message gets 451" },
+	{ .name = "analyzer_memory", .type = CONF_SIZE, .offset = CONF_FIELD(analyzer_memory),
+	  .def = "2G", .min = 64 * MIB, .max = 64 * GIB,
+	  .desc = "address space limit of each analyzer process" },
+	{ .name = "analyzer_max_jobs", .type = CONF_INT,
+	  .offset = CONF_FIELD(analyzer_max_jobs), .def = "1000", .min = 0, .max = 100000000,
+	  .desc = "messages an analyzer handles before it is replaced; 0: never" },
+	{ .name = "mime_max_parts", .type = CONF_INT, .offset = CONF_FIELD(mime_max_parts),
+	  .def = "1000", .min = 1, .max = 100000, .desc = "MIME parts walked per message" },
+	{ .name = "mime_max_depth", .type = CONF_INT, .offset = CONF_FIELD(mime_max_depth),
+	  .def = "20", .min = 1, .max = 100, .desc = "MIME nesting walked" },
+	{ .name = "attachment_max_size", .type = CONF_SIZE,
+	  .offset = CONF_FIELD(attachment_max_size), .def = "32M", .min = KIB, .max = 2 * GIB,
+	  .desc = "decoded bytes inspected per attachment or archive member" },
+	{ .name = "archive_max_depth", .type = CONF_INT,
+	  .offset = CONF_FIELD(archive_max_depth), .def = "5", .min = 0, .max = 32,
+	  .desc = "archives inside archives listed" },
+	{ .name = "archive_max_members", .type = CONF_INT,
+	  .offset = CONF_FIELD(archive_max_members), .def = "1000", .min = 1, .max = 1000000,
+	  .desc = "archive members listed per message" },
+	{ .name = "archive_max_total", .type = CONF_SIZE,
+	  .offset = CONF_FIELD(archive_max_total), .def = "256M", .min = KIB, .max = 16 * GIB,
+	  .desc = "bytes decompressed from archives per message" },
+	{ .name = "clamav", .type = CONF_CLAMAV, .offset = CONF_FIELD(clamav), .def = "off",
+	  .desc = "antivirus: off, libclamav (in the analyzers) or clamd:/path/to/socket" },
+	{ .name = "clamav_db", .type = CONF_STRING, .offset = CONF_FIELD(clamav_db),
+	  .def = "/var/lib/clamav", .desc = "ClamAV signature folder for libclamav" },
+	{ .name = "clamav_max_filesize", .type = CONF_SIZE,
+	  .offset = CONF_FIELD(clamav_max_filesize), .def = "25M", .min = KIB, .max = 2 * GIB,
+	  .desc = "largest file ClamAV scans; larger is reported, not passed" },
+	{ .name = "clamav_max_scansize", .type = CONF_SIZE,
+	  .offset = CONF_FIELD(clamav_max_scansize), .def = "100M", .min = KIB, .max = 4 * GIB,
+	  .desc = "bytes ClamAV scans per message" },
+	{ .name = "clamav_max_files", .type = CONF_INT,
+	  .offset = CONF_FIELD(clamav_max_files), .def = "10000", .min = 1, .max = 1000000,
+	  .desc = "files ClamAV scans per message" },
+	{ .name = "clamav_max_recursion", .type = CONF_INT,
+	  .offset = CONF_FIELD(clamav_max_recursion), .def = "17", .min = 1, .max = 64,
+	  .desc = "nesting ClamAV unpacks" },
+	{ .name = "clamav_max_scantime", .type = CONF_DURATION,
+	  .offset = CONF_FIELD(clamav_max_scantime), .def = "120s", .min = 1, .max = 3600,
+	  .desc = "ClamAV time per message" },
 
 	/* who may send what */
 	{ .name = "relay_domains", .type = CONF_DOMAINS,
@@ -277,6 +327,22 @@ static void conf_item_error(struct conf_parser *p, unsigned line, const struct c
 static int conf_set_string(struct conf_parser *p, unsigned line, const struct conf_key *key,
                            const char *value, void *field)
 {
+	*(char **)field = xstrdup(value);
+	return 0;
+}
+
+/* conf_set_clamav - "off", "libclamav" or "clamd:/path/to/socket" */
+static int conf_set_clamav(struct conf_parser *p, unsigned line, const struct conf_key *key,
+                           const char *value, void *field)
+{
+	char q[CONF_QUOTE_SIZE];
+
+	if (strcmp(value, "off") != 0 && strcmp(value, "libclamav") != 0 &&
+	    !(strncmp(value, "clamd:/", 7) == 0 && value[7])) {
+		conf_error(p, line, "%s: expected off, libclamav or clamd:/path/to/socket, got %s",
+		           key->name, conf_quote(q, value));
+		return -1;
+	}
 	*(char **)field = xstrdup(value);
 	return 0;
 }
@@ -529,6 +595,7 @@ static const struct conf_type_ops conf_types[] = {
     [CONF_DOMAINS] = {conf_set_domains, conf_release_strlist},
     [CONF_CIDRS] = {conf_set_cidrs, conf_release_cidrs},
     [CONF_NEXTHOP] = {conf_set_nexthop, conf_release_nexthop},
+    [CONF_CLAMAV] = {conf_set_clamav, conf_release_string},
 };
 
 /* --- keys ----------------------------------------------------------------- */

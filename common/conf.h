@@ -51,6 +51,25 @@ struct conf {
 	char *quarantine_dir;		/* "" = no quarantine store */
 	long quarantine_retention;	/* seconds */
 
+	/* content inspection (analyzers, attachments, antivirus) */
+	long analyzers;
+	long analyzer_timeout;
+	long analyzer_memory;
+	long analyzer_max_jobs;
+	long mime_max_parts;
+	long mime_max_depth;
+	long attachment_max_size;
+	long archive_max_depth;
+	long archive_max_members;
+	long archive_max_total;
+	char *clamav;			/* "off", "libclamav", "clamd:/path" */
+	char *clamav_db;
+	long clamav_max_filesize;
+	long clamav_max_scansize;
+	long clamav_max_files;
+	long clamav_max_recursion;
+	long clamav_max_scantime;
+
 	/* who may send what */
 	struct strlist relay_domains;	/* lowercased; ".example.com" also matches subdomains */
 	struct cidr_list mynetworks;	/* may relay anywhere */

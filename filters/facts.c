@@ -15,6 +15,8 @@ void facts_init(struct facts *f)
 {
 	f->items = NULL;
 	f->count = 0;
+	f->files = NULL;
+	f->nfiles = 0;
 }
 
 static void fact_free(struct fact *fact)
@@ -30,6 +32,9 @@ void facts_clear(struct facts *f)
 	for (size_t i = 0; i < f->count; i++)
 		fact_free(&f->items[i]);
 	free(f->items);
+	for (size_t i = 0; i < f->nfiles; i++)
+		facts_clear(&f->files[i]);
+	free(f->files);
 	facts_init(f);
 }
 
@@ -134,4 +139,91 @@ const struct fact *facts_find(const struct facts *f, const char *name)
 	size_t i = lookup(f, name);
 
 	return i < f->count ? &f->items[i] : NULL;
+}
+
+void facts_merge(struct facts *dst, const struct facts *src)
+{
+	for (size_t i = 0; i < src->count; i++)
+		for (size_t j = 0; j < src->items[i].count; j++)
+			facts_add_str(dst, src->items[i].name, src->items[i].values[j]);
+	for (size_t i = 0; i < src->nfiles; i++)
+		facts_merge(facts_add_file(dst), &src->files[i]);
+}
+
+struct facts *facts_add_file(struct facts *f)
+{
+	f->files = xrealloc(f->files, (f->nfiles + 1) * sizeof(*f->files));
+	facts_init(&f->files[f->nfiles]);
+	return &f->files[f->nfiles++];
+}
+
+void facts_flatten_files(const struct facts *f, struct facts *flat)
+{
+	char name[256];
+
+	facts_init(flat);
+	for (size_t i = 0; i < f->count; i++)
+		for (size_t j = 0; j < f->items[i].count; j++)
+			facts_add_str(flat, f->items[i].name, f->items[i].values[j]);
+	for (size_t n = 0; n < f->nfiles; n++)
+		for (size_t i = 0; i < f->files[n].count; i++) {
+			const struct fact *fact = &f->files[n].items[i];
+
+			snprintf(name, sizeof(name), FACTS_FILE_PREFIX "%05zu.%s", n, fact->name);
+			for (size_t j = 0; j < fact->count; j++)
+				facts_add_str(flat, name, fact->values[j]);
+		}
+}
+
+/* file_id_len - length of "file.<id>." at the start of name, or 0 */
+static size_t file_id_len(const char *name)
+{
+	size_t n = strlen(FACTS_FILE_PREFIX);
+	const char *dot;
+
+	if (strncmp(name, FACTS_FILE_PREFIX, n) != 0)
+		return 0;
+	dot = strchr(name + n, '.');
+	return dot && dot > name + n && dot[1] ? (size_t)(dot - name) + 1 : 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct fact *)a)->name, ((const struct fact *)b)->name);
+}
+
+void facts_unflatten_files(struct facts *f)
+{
+	struct fact *moved = xcalloc(f->count + 1, sizeof(*moved));
+	size_t nmoved = 0, kept = 0;
+	const char *prev = NULL;
+	size_t prev_len = 0;
+	struct facts *file = NULL;
+
+	for (size_t i = 0; i < f->count; i++) {
+		if (file_id_len(f->items[i].name))
+			moved[nmoved++] = f->items[i];
+		else
+			f->items[kept++] = f->items[i];
+	}
+	f->count = kept;
+	/* same id, adjacent: one set per id, whatever order the ids came in */
+	qsort(moved, nmoved, sizeof(*moved), by_name);
+	for (size_t i = 0; i < nmoved; i++) {
+		size_t id_len = file_id_len(moved[i].name);
+		char *rest = xstrdup(moved[i].name + id_len);
+
+		if (!prev || id_len != prev_len || strncmp(prev, moved[i].name, id_len) != 0) {
+			file = facts_add_file(f);
+			prev = moved[i].name;
+			prev_len = id_len;
+		}
+		/* the fact moves whole: values and all, under its own name */
+		file->items = xrealloc(file->items, (file->count + 1) * sizeof(*file->items));
+		file->items[file->count++] = (struct fact){
+		    .name = rest, .values = moved[i].values, .count = moved[i].count};
+	}
+	for (size_t i = 0; i < nmoved; i++)
+		free(moved[i].name);
+	free(moved);
 }

@@ -18,10 +18,21 @@ struct fact {
 	size_t count;
 };
 
+/*
+ * A message's facts also keep one set per file (attachment or archive
+ * member) in files[]: the values of attachment.*, archive.* and office.*
+ * that one file gave, so a rule can ask several things of the same file
+ * (rule_eval.c). The same values are in items[] too, merged over all files.
+ */
 struct facts {
 	struct fact *items;
 	size_t count;
+	struct facts *files;
+	size_t nfiles;
 };
+
+/* Names of per-file facts when flattened for the wire: "file.00003.attachment.ext" */
+#define FACTS_FILE_PREFIX "file."
 
 void facts_init(struct facts *f);
 void facts_clear(struct facts *f);
@@ -36,6 +47,20 @@ void facts_set(struct facts *f, const char *name, const char *value);
 
 /* facts_remove - forget name and its values */
 void facts_remove(struct facts *f, const char *name);
+
+/* facts_merge - every value of src added to dst, and a copy of every file set */
+void facts_merge(struct facts *dst, const struct facts *src);
+
+/* facts_add_file - a new, empty per-file set of f (owned by f) */
+struct facts *facts_add_file(struct facts *f);
+
+/*
+ * facts_flatten_files - a copy of f's facts with every per-file fact
+ * added under "file.NNNNN.<name>"; facts_unflatten_files undoes it, in
+ * place: each distinct "file.<id>." prefix becomes one set, in name order.
+ */
+void facts_flatten_files(const struct facts *f, struct facts *flat);
+void facts_unflatten_files(struct facts *f);
 
 /* facts_find - NULL when nothing is known of name */
 const struct fact *facts_find(const struct facts *f, const char *name);

@@ -32,6 +32,14 @@ struct filter_input {
 	size_t nrcpt;
 	const char *msg;		/* HOOK_MESSAGE: the message as received */
 	size_t len;
+	/*
+	 * HOOK_MESSAGE: who reads the message's content (the sandboxed
+	 * analyzers in the daemon, content.h in `sekisho scan`); it adds the
+	 * facts, or analysis.error and returns false. NULL: only the header
+	 * and body facts, parsed in-process (unit tests).
+	 */
+	bool (*content)(void *ctx, const char *msg, size_t len, struct facts *facts);
+	void *content_ctx;
 };
 
 struct filter {

@@ -55,6 +55,26 @@ const struct message_limits message_default_limits = {
     .max_depth = 20,
     .max_text = 1 << 20,
     .max_total_text = 4 << 20,
+    .max_decoded = 32 << 20,
+    .max_total_decoded = 128 << 20,
+};
+
+/* the parser's findings that mean the structure may hide a part */
+static const struct {
+	GMimeParserWarning code;
+	const char *text;
+	bool structural;
+} parser_findings[] = {
+    {GMIME_WARN_MALFORMED_MULTIPART, "multipart without parts", true},
+    {GMIME_WARN_TRUNCATED_MESSAGE, "truncated", true},
+    {GMIME_WARN_MALFORMED_MESSAGE, "malformed message", true},
+    {GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY, "multipart without boundary", true},
+    {GMIME_WARN_PART_WITHOUT_CONTENT, "part without content", true},
+    {GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT, "part without headers or content", true},
+    {GMIME_CRIT_NESTING_OVERFLOW, "nesting overflow", true},
+    {GMIME_WARN_INVALID_CONTENT_TYPE, "invalid content-type", true},
+    {GMIME_CRIT_INVALID_HEADER_NAME, "invalid header name", true},
+    {GMIME_CRIT_CONFLICTING_PARAMETER, "conflicting parameter", true},
 };
 
 /*
@@ -84,10 +104,14 @@ static GMimeParserOptions *parser_options;
 
 struct walk {
 	const struct message_limits *limits;
+	const struct message_visitor *visitor;
 	struct facts *facts;
 	size_t parts;
 	size_t text_total;
+	size_t decoded_total;
 	bool exceeded;
+	bool structure_broken;	/* look for parts the parser did not see */
+	struct buf malformed;	/* reasons recorded, one per line */
 };
 
 /* message_setup - g_mime_init and the shared, read-only parser options */
@@ -594,13 +618,108 @@ static const char *text_fact(GMimeObject *part)
 	return NULL;
 }
 
+/* malformed - record reason once as a mime.malformed value */
+static void malformed(struct walk *w, const char *reason)
+{
+	size_t n = strlen(reason);
+
+	for (const char *p = w->malformed.data, *end = p + w->malformed.len; p && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if ((size_t)(nl - p) == n && memcmp(p, reason, n) == 0)
+			return;
+		p = nl + 1;
+	}
+	buf_append_str(&w->malformed, reason);
+	buf_append_char(&w->malformed, '\n');
+	facts_add_str(w->facts, "mime.malformed", reason);
+}
+
+/* parser_warning - GMime's findings, as mime.malformed reasons */
+static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
+			   gpointer data)
+{
+	struct walk *w = data;
+
+	(void)offset;
+	if ((code == GMIME_WARN_DUPLICATED_HEADER || code == GMIME_CRIT_CONFLICTING_HEADER) &&
+	    item && g_ascii_strncasecmp(item, "content-", 8) == 0) {
+		/* two Content-Type (or -Disposition, -Transfer-Encoding) fields:
+		 * clients disagree on which one wins */
+		char *reason = g_ascii_strdown(item, -1);
+		char *text = g_strdup_printf("duplicate %s", reason);
+
+		malformed(w, text);
+		g_free(text);
+		g_free(reason);
+		w->structure_broken = true;
+		return;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(parser_findings); i++) {
+		if (parser_findings[i].code == code) {
+			malformed(w, parser_findings[i].text);
+			w->structure_broken |= parser_findings[i].structural;
+		}
+	}
+}
+
+/* lower_dup - s lowercased (ASCII), g_malloc'd, or NULL */
+static char *lower_dup(const char *s)
+{
+	return s ? g_ascii_strdown(s, -1) : NULL;
+}
+
+/* visit - show obj to the visitor; leaves with their decoded bytes */
+static void visit(struct walk *w, GMimeObject *obj, const char *path, size_t depth, bool leaf,
+		  bool candidate)
+{
+	GMimeContentType *type = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
+	char *mime = type ? g_mime_content_type_get_mime_type(type) : NULL;
+	char *ctype = lower_dup(mime), *disposition = NULL, *name = NULL;
+	struct mime_part_info info = {
+	    .path = path,
+	    .depth = depth,
+	    .leaf = leaf,
+	    .candidate = candidate,
+	};
+	struct buf data;
+
+	buf_init(&data);
+	if (disp && g_mime_content_disposition_get_disposition(disp))
+		disposition = lower_dup(g_mime_content_disposition_get_disposition(disp));
+	if (GMIME_IS_PART(obj) && g_mime_part_get_filename(GMIME_PART(obj)))
+		name = valid_utf8(g_mime_part_get_filename(GMIME_PART(obj)));
+	if (leaf && GMIME_IS_PART(obj)) {
+		size_t room = w->limits->max_total_decoded - w->decoded_total;
+		size_t cap = room < w->limits->max_decoded ? room : w->limits->max_decoded;
+
+		info.truncated = part_decoded(GMIME_PART(obj), cap, &data);
+		if (info.truncated)
+			w->exceeded = true;
+		w->decoded_total += data.len;
+	}
+	info.content_type = ctype ? ctype : "application/octet-stream";
+	info.filename = name;
+	info.disposition = disposition;
+	info.data = (const unsigned char *)(data.data ? data.data : "");
+	info.size = data.len;
+	w->visitor->part(w->visitor->ctx, &info);
+	buf_free(&data);
+	g_free(mime);
+	g_free(ctype);
+	g_free(disposition);
+	g_free(name);
+}
+
 /*
  * walk - count obj and the parts below it, taking the text of text parts.
  * depth is the number of multiparts and message/rfc822 parts above obj.
  * Past max_parts the walk stops; past max_depth the branch is skipped.
  */
-static void walk(struct walk *w, GMimeObject *obj, size_t depth)
+static void walk(struct walk *w, GMimeObject *obj, const char *path, size_t depth)
 {
+	char child[512];
 	const char *fact;
 
 	if (!obj)
@@ -613,21 +732,120 @@ static void walk(struct walk *w, GMimeObject *obj, size_t depth)
 	if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 
+		if (w->visitor)
+			visit(w, obj, path, depth, false, false);
+		snprintf(child, sizeof(child), "%s.1", path);
 		if (inner)
-			walk(w, g_mime_message_get_mime_part(inner), depth + 1);
+			walk(w, g_mime_message_get_mime_part(inner), child, depth + 1);
 	} else if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *multi = GMIME_MULTIPART(obj);
 		int count = g_mime_multipart_get_count(multi);
 
+		if (w->visitor)
+			visit(w, obj, path, depth, false, false);
+		if (count == 0) {
+			/* GMime does not always say so itself */
+			malformed(w, "multipart without parts");
+			w->structure_broken = true;
+		}
 		for (int i = 0; i < count; i++) {
 			if (w->parts >= w->limits->max_parts) {
 				w->exceeded = true;
 				break;
 			}
-			walk(w, g_mime_multipart_get_part(multi, i), depth + 1);
+			snprintf(child, sizeof(child), "%s.%d", path, i + 1);
+			walk(w, g_mime_multipart_get_part(multi, i), child, depth + 1);
 		}
-	} else if (GMIME_IS_PART(obj) && (fact = text_fact(obj))) {
-		add_text(w, GMIME_PART(obj), fact);
+	} else {
+		if (GMIME_IS_PART(obj) && (fact = text_fact(obj)))
+			add_text(w, GMIME_PART(obj), fact);
+		if (w->visitor)
+			visit(w, obj, path, depth, true, false);
+	}
+}
+
+/* has_mime_fields - does the header block at p hold a Content-* field? */
+static bool has_mime_fields(const char *p, const char *end)
+{
+	for (int lines = 0; p < end && lines < 50; lines++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+
+		if (n == 0 || (n == 1 && p[0] == '\r'))
+			return false;
+		if (n > 8 && g_ascii_strncasecmp(p, "content-", 8) == 0)
+			return true;
+		if (!nl)
+			return false;
+		p = nl + 1;
+	}
+	return false;
+}
+
+/* next_dash_line - the start of the next line at or after p starting "--" */
+static const char *next_dash_line(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *nl;
+
+		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+			return p;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return end;
+}
+
+/* parse_part - the MIME entity in raw[0..len), or NULL */
+static GMimeObject *parse_part(const char *raw, size_t len, GMimeParserOptions *options)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeObject *part = g_mime_parser_construct_part(parser, options);
+
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return part;
+}
+
+/*
+ * candidates - every "--" line followed by MIME header fields starts a
+ * part, whatever boundary the headers declared; each leaf found this way
+ * is shown to the visitor. Runs only when the structure is broken, so
+ * that a part a lenient client would show is never missed.
+ */
+static void candidates(struct walk *w, const char *raw, size_t len, GMimeParserOptions *options)
+{
+	const char *end = raw + len, *p = next_dash_line(raw, end);
+	unsigned n = 0;
+
+	while (p < end) {
+		const char *body = memchr(p, '\n', (size_t)(end - p)), *next;
+
+		if (!body)
+			break;
+		body++;
+		next = next_dash_line(body, end);
+		if (has_mime_fields(body, next)) {
+			GMimeObject *part;
+			char path[32];
+
+			if (w->parts >= w->limits->max_parts) {
+				w->exceeded = true;
+				break;
+			}
+			w->parts++;
+			part = parse_part(body, (size_t)(next - body), options);
+			if (part && GMIME_IS_PART(part)) {
+				snprintf(path, sizeof(path), "x%u", ++n);
+				visit(w, part, path, 0, true, true);
+			}
+			if (part)
+				g_object_unref(part);
+		}
+		p = next;
 	}
 }
 
@@ -671,40 +889,59 @@ static size_t parse_length(const char *raw, size_t len, size_t max_parts, bool *
 }
 
 /* parse - the message in raw[0..len), or NULL */
-static GMimeMessage *parse(const char *raw, size_t len)
+static GMimeMessage *parse(const char *raw, size_t len, GMimeParserOptions *options)
 {
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw ? raw : "", len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	GMimeMessage *message = g_mime_parser_construct_message(parser, parser_options);
+	GMimeMessage *message = g_mime_parser_construct_message(parser, options);
 
 	g_object_unref(parser);
 	g_object_unref(stream);
 	return message;
 }
 
-void message_facts(const char *raw, size_t len, const struct message_limits *limits,
-                   struct facts *facts)
+void message_walk(const char *raw, size_t len, const struct message_limits *limits,
+		  const struct message_visitor *visitor, struct facts *facts)
 {
 	struct walk w = {
 	    .limits = limits ? limits : &message_default_limits,
+	    .visitor = visitor && visitor->part ? visitor : NULL,
 	    .facts = facts,
 	};
+	GMimeParserOptions *options;
 	GMimeMessage *message;
 
 	message_init();
+	buf_init(&w.malformed);
+	/* per call: the warning callback reports into this walk */
+	options = g_mime_parser_options_new();
+	g_mime_parser_options_set_fallback_charsets(options, fallback_charsets);
+	g_mime_parser_options_set_warning_callback(options, parser_warning, &w);
 	if (len > G_MAXINT) {
 		len = G_MAXINT;
 		w.exceeded = true;
 	}
+	if (raw && memchr(raw, '\0', len))
+		malformed(&w, "nul byte");
 	if (raw)
 		len = parse_length(raw, len, w.limits->max_parts, &w.exceeded);
-	message = parse(raw, len);
+	message = parse(raw, len, options);
 	if (message) {
 		add_headers(&w, message);
-		walk(&w, g_mime_message_get_mime_part(message), 0);
+		walk(&w, g_mime_message_get_mime_part(message), "1", 0);
 		g_object_unref(message);
 	}
+	if (w.structure_broken && w.visitor && raw)
+		candidates(&w, raw, len, options);
+	g_mime_parser_options_free(options);
 	facts_add_num(facts, "mime.parts", (double)w.parts);
 	if (w.exceeded)
 		facts_add_str(facts, "mime.limit_exceeded", "yes");
+	buf_free(&w.malformed);
+}
+
+void message_facts(const char *raw, size_t len, const struct message_limits *limits,
+                   struct facts *facts)
+{
+	message_walk(raw, len, limits, NULL, facts);
 }

@@ -1,5 +1,6 @@
 /*
- * message_filter - the filter that reads the message itself (message.c).
+ * message_filter - the filter that reads the message itself, through
+ * filter_input's content reader (content.h, in the analyzers) or message.c.
  */
 #include "config.h"
 
@@ -8,7 +9,10 @@
 
 static void message_on_message(const struct filter_input *in, struct facts *facts)
 {
-	message_facts(in->msg, in->len, NULL, facts);
+	if (in->content)
+		in->content(in->content_ctx, in->msg, in->len, facts);
+	else
+		message_facts(in->msg, in->len, NULL, facts);
 }
 
 const struct filter filter_message = {

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "gateway/analysis.h"
 #include "gateway/delivery.h"
 #include "gateway/header_strip.h"
 #include "gateway/policy.h"
@@ -28,6 +29,25 @@ static void input_for(const struct session *s, struct filter_input *in)
 		in->tls_cipher = s->conn.tls_cipher;
 	}
 	in->from = s->tx.from.addr ? s->tx.from.addr : "";
+	in->content = analysis_analyze;
+	in->content_ctx = s->snap->conf;
+}
+
+/*
+ * unjudged - was the content left unanalysed (analysis.error)? Then a
+ * verdict that would deliver it rests on missing facts: the client gets
+ * 451 and sends again. Refusals, quarantine and discard stand.
+ */
+static bool unjudged(struct session *s, enum rule_action a)
+{
+	const struct fact *err = facts_find(&s->tx.policy.facts, "analysis.error");
+
+	if (!err || !err->count || (a != ACTION_NONE && a != ACTION_ACCEPT && a != ACTION_TAG))
+		return false;
+	log_err("session=%s tx=%s content analysis failed: %s", s->id, s->tx.id, err->values[0]);
+	session_reply(s, "451 4.3.0 The message could not be checked now; try again later "
+			 "(ref %s)", s->tx.id);
+	return true;
 }
 
 /* refuse - the deciding rule's text as a reply: "550 5.7.1 text (ref ID)" */
@@ -197,6 +217,10 @@ bool policy_message(struct session *s, struct buf *header)
 	if (forged)
 		log_warn("session=%s tx=%s removed %zu X-Sekisho-* header fields that came "
 			 "from outside", s->id, s->tx.id, forged);
+	if (unjudged(s, a)) {
+		a = ACTION_TEMPFAIL;
+		goto refused;
+	}
 	switch (a) {
 	case ACTION_NONE:
 	case ACTION_ACCEPT:
@@ -224,6 +248,7 @@ bool policy_message(struct session *s, struct buf *header)
 		free(error);
 		break;
 	}
+refused:
 	delivery_abort(s);
 	/* Log the reply as the client got it, without its CR LF. */
 	reply = xstrndup(s->conn.out.data + before, s->conn.out.len - before - 2);

@@ -17,6 +17,9 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "analyzer/content_ops.h"
+#include "analyzer/supervisor.h"
+#include "gateway/analysis.h"
 #include "gateway/control.h"
 #include "gateway/daemon.h"
 #include "gateway/listener.h"
@@ -70,6 +73,7 @@ static void do_reload(char **result_r)
 	warn_restart_keys(old->conf, fresh->conf);
 	log_open("sekishod", fresh->conf->log == LOG_TARGET_SYSLOG, fresh->conf->syslog_facility);
 	snapshot_install(fresh);
+	analysis_reload(fresh->conf);
 	log_info("reload: configuration %s loaded (generation %lu)", config_path,
 		 fresh->generation);
 	*result_r = xasprintf("ok: configuration reloaded (generation %lu)\n", fresh->generation);
@@ -80,9 +84,12 @@ static void do_reload(char **result_r)
 static void do_status(char **result_r)
 {
 	struct snapshot *snap = snapshot_acquire();
+	char *analyzers = analysis_status();
 
-	*result_r = xasprintf("ok: pid %ld, %ld sessions, configuration generation %lu\n",
-			      (long)getpid(), listener_sessions(), snap ? snap->generation : 0);
+	*result_r = xasprintf("ok: pid %ld, %ld sessions, configuration generation %lu, %s\n",
+			      (long)getpid(), listener_sessions(), snap ? snap->generation : 0,
+			      analyzers);
+	free(analyzers);
 	snapshot_release(snap);
 }
 
@@ -150,16 +157,32 @@ fail:
 	return -1;
 }
 
+/* run_supervisor - sekishod -A: the analyzer supervisor (analysis.h) */
+static int run_supervisor(void)
+{
+	struct conf *conf;
+	char *errors = NULL;
+
+	if (conf_load(config_path, &conf, &errors) != 0) {
+		fprintf(stderr, "%s", errors);
+		free(errors);
+		return 1;
+	}
+	log_open("sekishod-analyzer", conf->log == LOG_TARGET_SYSLOG, conf->syslog_facility);
+	conf_free(conf);
+	return supervisor_main(ANALYZER_SUPERVISOR_FD, &content_analyzer_ops, config_path);
+}
+
 int main(int argc, char **argv)
 {
 	struct listener_set set = {0};
 	struct listener_hooks hooks = {.reload = do_reload, .status = do_status};
 	struct snapshot *snap;
 	char *errors = NULL;
-	bool check_only = false;
+	bool check_only = false, supervisor = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:ndVh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:ndVhA")) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -169,6 +192,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			log_set_debug(true);
+			break;
+		case 'A':
+			/* the analyzer supervisor, started by the daemon (analysis.h) */
+			supervisor = true;
 			break;
 		case 'V':
 			printf("sekishod %s\n", PACKAGE_VERSION);
@@ -185,6 +212,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (supervisor)
+		return run_supervisor();
 	if (snapshot_build(config_path, &snap, &errors) != 0) {
 		fprintf(stderr, "%s", errors);
 		if (errors[0] && errors[strlen(errors) - 1] != '\n')
@@ -204,6 +233,12 @@ int main(int argc, char **argv)
 		snapshot_release(snap);
 		return 1;
 	}
+	if (analysis_start(config_path, snap->conf, &errors) != 0) {
+		log_err("cannot start the analyzers: %s", errors);
+		free(errors);
+		snapshot_release(snap);
+		return 1;
+	}
 	snapshot_install(snap);
 	hooks.wake_fd = daemon_start_signal_thread();
 	if (hooks.wake_fd < 0) {
@@ -215,6 +250,7 @@ int main(int argc, char **argv)
 	listener_run(&set, &hooks);
 	daemon_notify("STOPPING=1");
 	relay_pool_drain();
+	analysis_stop();
 	snapshot_shutdown();
 	log_info("sekishod stopped");
 	return 0;

@@ -12,6 +12,7 @@
 
 #include "common/xalloc.h"
 #include "rules/rule_eval.h"
+#include "rules/rule_parser.h"
 
 void verdict_init(struct verdict *v)
 {
@@ -63,6 +64,8 @@ static const struct fact *lookup(const struct rule_env *env, const struct verdic
 		}
 		return NULL;
 	}
+	if (env->file && rule_field_per_file(field))
+		return facts_find(env->file, field);
 	if (env->tx && (f = facts_find(env->tx, field)) != NULL)
 		return f;
 	return env->session ? facts_find(env->session, field) : NULL;
@@ -143,7 +146,11 @@ static bool eval_cond(const struct expr *e, const struct rule_env *env, const st
 	bool any = false;
 
 	if (e->op == OP_MATCH || e->op == OP_NOMATCH) {
-		any = e->re && f && rule_regex_match_fact(env->match, e->re, f);
+		/* the prefilter's candidates come from the message's values */
+		const struct fact *whole = env->file && env->tx && f && rule_field_per_file(e->field)
+						   ? facts_find(env->tx, e->field)
+						   : f;
+		any = e->re && f && rule_regex_match_part(env->match, e->re, whole, f);
 		return e->op == OP_MATCH ? any : !any;
 	}
 	for (size_t i = 0; f && i < f->count && !any; i++)
@@ -165,9 +172,31 @@ static bool eval(const struct expr *e, const struct rule_env *env, const struct 
 	}
 }
 
+/* eval_per_file - does the condition hold with the values of one file? */
+static bool eval_per_file(const struct expr *e, const struct rule_env *env,
+			  const struct verdict *v)
+{
+	static const struct facts no_file;
+	struct rule_env scoped = *env;
+	size_t n = env->tx ? env->tx->nfiles : 0;
+
+	if (n == 0) {
+		scoped.file = &no_file;
+		return eval(e, &scoped, v);
+	}
+	for (size_t i = 0; i < n; i++) {
+		scoped.file = &env->tx->files[i];
+		if (eval(e, &scoped, v))
+			return true;
+	}
+	return false;
+}
+
 bool rule_matches(const struct rule *r, const struct rule_env *env, const struct verdict *v)
 {
-	return r->when == NULL || eval(r->when, env, v);
+	if (r->when == NULL)
+		return true;
+	return r->per_file ? eval_per_file(r->when, env, v) : eval(r->when, env, v);
 }
 
 enum rule_action rules_run_stage(const struct ruleset *rs, enum rule_stage stage,

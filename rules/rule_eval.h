@@ -8,6 +8,13 @@
  * read "score" or "symbol.*" run last, once every other score is in.
  * Fields with many values (every recipient, every Received header) match
  * when any value does; "!=", "!~" and "not in" are the negation of that.
+ *
+ * A rule that names a field of one file (attachment.*, archive.*,
+ * office.*) is judged file by file: it matches when its whole condition
+ * holds with one file's values, so "attachment.ext == zip and
+ * attachment.size > 10M" asks for one large zip, not any zip and any
+ * large file. Other fields keep the message's values. With no file at all
+ * the condition is judged once, with no file values.
  */
 #ifndef SEKISHO_RULE_EVAL_H
 #define SEKISHO_RULE_EVAL_H
@@ -41,6 +48,7 @@ struct rule_env {
 	const struct facts *tx;
 	const struct facts *session;
 	struct rule_match_ctx *match;
+	const struct facts *file;	/* set by the evaluator: the file judged now */
 };
 
 /*

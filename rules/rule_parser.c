@@ -61,6 +61,27 @@ static const struct {
 	{"size", false, STAGE_DATA},
 	{"mime.parts", false, STAGE_DATA},
 	{"mime.limit_exceeded", false, STAGE_DATA},
+	{"mime.malformed", false, STAGE_DATA},
+	{"attachment.name", false, STAGE_DATA},
+	{"attachment.ext", false, STAGE_DATA},
+	{"attachment.exts", false, STAGE_DATA},
+	{"attachment.name_trick", false, STAGE_DATA},
+	{"attachment.declared_type", false, STAGE_DATA},
+	{"attachment.type", false, STAGE_DATA},
+	{"attachment.size", false, STAGE_DATA},
+	{"attachment.in_archive", false, STAGE_DATA},
+	{"attachment.archive_depth", false, STAGE_DATA},
+	{"attachment.encrypted", false, STAGE_DATA},
+	{"attachment.executable", false, STAGE_DATA},
+	{"attachment.type_mismatch", false, STAGE_DATA},
+	{"archive.format", false, STAGE_DATA},
+	{"archive.limit_exceeded", false, STAGE_DATA},
+	{"archive.corrupt", false, STAGE_DATA},
+	{"office.macros", false, STAGE_DATA},
+	{"av.virus", false, STAGE_DATA},
+	{"av.limit_exceeded", false, STAGE_DATA},
+	{"av.error", false, STAGE_DATA},
+	{"analysis.error", false, STAGE_DATA},
 	{"score", false, STAGE_SCORE},
 	{"symbol.", true, STAGE_SCORE},
 };
@@ -74,6 +95,16 @@ int rule_field_stage(const char *field)
 			return (int)fields[i].stage;
 	}
 	return -1;
+}
+
+bool rule_field_per_file(const char *field)
+{
+	static const char *const scoped[] = {"attachment.", "archive.", "office."};
+
+	for (size_t i = 0; i < sizeof(scoped) / sizeof(scoped[0]); i++)
+		if (strncmp(field, scoped[i], strlen(scoped[i])) == 0)
+			return true;
+	return false;
 }
 
 static void error_at(struct parser *p, int line, int col, const char *fmt, ...)
@@ -477,6 +508,16 @@ void rule_expr_free(struct expr *e)
 	free(e);
 }
 
+/* expr_per_file - does e name a field of one file (rule_eval.h)? */
+static bool expr_per_file(const struct expr *e)
+{
+	if (e == NULL)
+		return false;
+	if (e->kind == EXPR_COND)
+		return rule_field_per_file(e->field);
+	return expr_per_file(e->left) || expr_per_file(e->right);
+}
+
 /* expr_stage - the latest stage of any field in e */
 static enum rule_stage expr_stage(const struct expr *e)
 {
@@ -527,6 +568,7 @@ static void finish_rule(struct parser *p)
 	if (!r->has_score && r->action == ACTION_NONE)
 		error_at(p, r->line, 1, "rule %s has neither score nor action", r->name);
 	r->stage = expr_stage(r->when);
+	r->per_file = expr_per_file(r->when);
 	token_list_free(&p->when);
 	p->rule = NULL;
 	p->in_when = false;

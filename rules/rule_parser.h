@@ -4,6 +4,8 @@
 #ifndef SEKISHO_RULE_PARSER_H
 #define SEKISHO_RULE_PARSER_H
 
+#include <stdbool.h>
+
 #include "common/buf.h"
 #include "rules/ruleset.h"
 
@@ -19,6 +21,9 @@ int rule_parse_file(struct ruleset *rs, const char *name, const char *text, size
 
 /* rule_field_stage - the stage a field is known at; -1 for an unknown field */
 int rule_field_stage(const char *field);
+
+/* rule_field_per_file - a field one file has: attachment.*, archive.*, office.* */
+bool rule_field_per_file(const char *field);
 
 void rule_expr_free(struct expr *e);
 

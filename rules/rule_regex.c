@@ -401,16 +401,22 @@ static bool is_candidate(struct rule_match_ctx *ctx, const struct rule_regex *re
 	return true;
 }
 
-bool rule_regex_match_fact(struct rule_match_ctx *ctx, const struct rule_regex *re,
-			   const struct fact *fact)
+bool rule_regex_match_part(struct rule_match_ctx *ctx, const struct rule_regex *re,
+			   const struct fact *whole, const struct fact *part)
 {
-	if (fact == NULL || !is_candidate(ctx, re, fact))
+	if (whole == NULL || part == NULL || !is_candidate(ctx, re, whole))
 		return false;
-	for (size_t v = 0; v < fact->count; v++) {
-		int rc = pcre2_match(re->code, (PCRE2_SPTR)fact->values[v], strlen(fact->values[v]),
+	for (size_t v = 0; v < part->count; v++) {
+		int rc = pcre2_match(re->code, (PCRE2_SPTR)part->values[v], strlen(part->values[v]),
 				     0, 0, ctx->md, NULL);
 		if (rc >= 0)
 			return true;
 	}
 	return false;
+}
+
+bool rule_regex_match_fact(struct rule_match_ctx *ctx, const struct rule_regex *re,
+			   const struct fact *fact)
+{
+	return rule_regex_match_part(ctx, re, fact, fact);
 }

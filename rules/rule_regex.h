@@ -51,4 +51,12 @@ struct fact;
 bool rule_regex_match_fact(struct rule_match_ctx *ctx, const struct rule_regex *re,
 			   const struct fact *fact);
 
+/*
+ * rule_regex_match_part - does any value of part match re? part holds
+ * some of whole's values (one file's): the prefilter scans whole, once
+ * per transaction, which stays sound for any part of it.
+ */
+bool rule_regex_match_part(struct rule_match_ctx *ctx, const struct rule_regex *re,
+			   const struct fact *whole, const struct fact *part);
+
 #endif

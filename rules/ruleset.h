@@ -95,6 +95,7 @@ struct rule {
 	enum rule_action action;
 	char *action_text;		/* reject/tempfail reply, quarantine reason, tag text */
 	enum rule_stage stage;
+	bool per_file;			/* names a file field: judged file by file */
 	struct rule_test *tests;
 	size_t ntests;
 };

@@ -1,8 +1,12 @@
 /*
- * fuzz_message - GMime parsing and the message facts, on hostile input.
+ * fuzz_message - GMime parsing, the MIME walk and the message facts, on
+ * hostile input.
  *
  * Invariants: never crash or hang; every fact value is valid UTF-8;
- * mime.parts never exceeds max_parts; text kept stays within the limits.
+ * mime.parts never exceeds max_parts; text kept stays within the limits;
+ * every part the walk shows has a path, a type and a valid UTF-8 name,
+ * and the decoded bytes shown stay within max_decoded and
+ * max_total_decoded.
  * Each input runs with the default limits and with tiny ones, so that the
  * truncation paths are reached by small inputs too.
  */
@@ -24,7 +28,34 @@ static const struct message_limits tiny = {
     .max_depth = 3,
     .max_text = 64,
     .max_total_text = 128,
+    .max_decoded = 256,
+    .max_total_decoded = 1024,
 };
+
+struct seen {
+	const struct message_limits *limits;
+	size_t parts;
+	size_t decoded;
+};
+
+/* on_part - the walk's visitor: check what it shows */
+static void on_part(void *ctx, const struct mime_part_info *p)
+{
+	struct seen *seen = ctx;
+
+	seen->parts++;
+	if (!p->path || !p->path[0] || !p->content_type || !p->data)
+		abort();
+	if (p->filename && !g_utf8_validate(p->filename, -1, NULL))
+		abort();
+	if (!p->leaf && p->size)
+		abort();
+	if (p->size > seen->limits->max_decoded)
+		abort();
+	seen->decoded += p->size;
+	if (seen->decoded > seen->limits->max_total_decoded)
+		abort();
+}
 
 /* check - abort unless the facts keep the invariants for limits */
 static void check(const struct facts *f, const struct message_limits *limits)
@@ -59,11 +90,15 @@ static void check(const struct facts *f, const struct message_limits *limits)
 /* run - the facts for data under limits, checked and freed */
 static void run(const uint8_t *data, size_t size, const struct message_limits *limits)
 {
+	struct seen seen = {.limits = limits};
+	struct message_visitor visitor = {.part = on_part, .ctx = &seen};
 	struct facts f;
 
 	facts_init(&f);
-	message_facts((const char *)data, size, limits, &f);
+	message_walk((const char *)data, size, limits, &visitor, &f);
 	check(&f, limits);
+	if (seen.parts > limits->max_parts)
+		abort();
 	facts_clear(&f);
 }
 

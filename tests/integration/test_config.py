@@ -40,7 +40,12 @@ def test_shipped_config_lists_every_key():
                 "smtpd_timeout", "smtpd_data_timeout", "shutdown_timeout", "tls_cert_file",
                 "tls_key_file", "chunking", "next_hop", "next_hop_tls", "next_hop_tls_ca_file",
                 "next_hop_connect_timeout", "next_hop_command_timeout", "next_hop_data_timeout",
-                "next_hop_pool_size", "next_hop_pool_idle", "log", "syslog_facility"):
+                "next_hop_pool_size", "next_hop_pool_idle", "log", "syslog_facility",
+                "analyzers", "analyzer_timeout", "analyzer_memory", "analyzer_max_jobs",
+                "mime_max_parts", "mime_max_depth", "attachment_max_size",
+                "archive_max_depth", "archive_max_members", "archive_max_total", "clamav",
+                "clamav_db", "clamav_max_filesize", "clamav_max_scansize", "clamav_max_files",
+                "clamav_max_recursion", "clamav_max_scantime"):
         assert f"#{key} =" in text, key
 
 
@@ -50,6 +55,7 @@ BAD_LINES = [
     ("max_errors = abc", "max_errors: expected a whole number"),
     ("message_size_limit = 10X", "message_size_limit: expected a size"),
     ("next_hop = ftp://example", "next_hop: expected smtp://host[:port]"),
+    ("clamav = clamd", "clamav: expected off, libclamav or clamd:/path/to/socket"),
     ("mynetworks = 10.0.0.0/33", "mynetworks: \"10.0.0.0/33\""),
     ("next_hop_tls = sometimes", "next_hop_tls: expected none, may or required"),
     ("smtpd_timeout = 5 minutes", "smtpd_timeout: expected a duration"),

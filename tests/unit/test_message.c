@@ -570,9 +570,136 @@ static void test_threads(void)
 	}
 }
 
+static bool has_value(const struct facts *f, const char *name, const char *want)
+{
+	for (size_t i = 0; i < count(f, name); i++)
+		if (strcmp(value(f, name, i), want) == 0)
+			return true;
+	return false;
+}
+
+/* the parts a walk showed, one line each: "path type name size [c]" */
+struct shown {
+	struct buf lines;
+	size_t count;
+};
+
+static void on_part(void *ctx, const struct mime_part_info *p)
+{
+	struct shown *sh = ctx;
+
+	sh->count++;
+	buf_printf(&sh->lines, "%s %s %s %zu%s%s\n", p->path, p->content_type,
+		   p->filename ? p->filename : "-", p->size, p->leaf ? "" : " container",
+		   p->candidate ? " candidate" : "");
+}
+
+static const char *walk_lines(struct shown *sh, struct facts *f, const char *msg)
+{
+	struct message_visitor v = {.part = on_part, .ctx = sh};
+
+	buf_init(&sh->lines);
+	sh->count = 0;
+	facts_init(f);
+	message_walk(msg, strlen(msg), NULL, &v, f);
+	return buf_cstr(&sh->lines);
+}
+
+static void test_walk_parts(void)
+{
+	static const char msg[] =
+	    "From: a@example.com\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+	    "--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+	    "--b1\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Disposition: attachment;\r\n"
+	    " filename*0*=UTF-8''%E8%AB%8B%E6%B1%82;\r\n filename*1*=%E6%9B%B8.exe\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n"
+	    "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "From: b@example.com\r\nSubject: inner\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: application/pdf; name=\"=?UTF-8?B?cGhvdG8uc2Ny?=\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n"
+	    "--b1--\r\n";
+	struct shown sh;
+	struct facts f;
+
+	CHECK_STR(walk_lines(&sh, &f, msg),
+		  "1 multipart/mixed - 0 container\n"
+		  "1.1 text/plain - 5\n"
+		  "1.2 application/octet-stream " SEIKYUSHO ".exe 12\n"
+		  "1.3 message/rfc822 - 0 container\n"
+		  "1.3.1 application/pdf photo.scr 9\n");
+	CHECK(count(&f, "mime.malformed") == 0);
+	buf_free(&sh.lines);
+	facts_clear(&f);
+}
+
+static void test_walk_malformed_boundary(void)
+{
+	/* the declared boundary is never used: a lenient client still shows
+	 * the attachment, so the walk must show it as a candidate */
+	static const char msg[] =
+	    "From: a@example.com\r\nSubject: hidden\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"declared\"\r\n\r\n"
+	    "--used\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+	    "--used\r\nContent-Type: application/octet-stream; name=\"payload.exe\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n"
+	    "--used--\r\n";
+	struct shown sh;
+	struct facts f;
+	const char *lines = walk_lines(&sh, &f, msg);
+
+	CHECK(strstr(lines, "x2 application/octet-stream payload.exe 12 candidate") != NULL);
+	CHECK(has_value(&f, "mime.malformed", "multipart without parts"));
+	buf_free(&sh.lines);
+	facts_clear(&f);
+}
+
+static void test_walk_duplicate_content_type(void)
+{
+	static const char msg[] =
+	    "From: a@example.com\r\nSubject: two types\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n"
+	    "Content-Type: application/x-msdownload; name=\"a.exe\"\r\n\r\nMZ\r\n"
+	    "--b--\r\n";
+	struct shown sh;
+	struct facts f;
+
+	walk_lines(&sh, &f, msg);
+	CHECK(has_value(&f, "mime.malformed", "duplicate content-type"));
+	buf_free(&sh.lines);
+	facts_clear(&f);
+}
+
+static void test_walk_decoded_limit(void)
+{
+	struct message_limits small = message_default_limits;
+	struct message_visitor v = {.part = on_part};
+	struct shown sh = {0};
+	struct facts f;
+	static const char msg[] =
+	    "Content-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n";
+
+	small.max_decoded = 10;
+	v.ctx = &sh;
+	buf_init(&sh.lines);
+	facts_init(&f);
+	message_walk(msg, strlen(msg), &small, &v, &f);
+	CHECK_STR(buf_cstr(&sh.lines), "1 application/octet-stream - 10\n");
+	CHECK_STR(value(&f, "mime.limit_exceeded", 0), "yes");
+	buf_free(&sh.lines);
+	facts_clear(&f);
+}
+
 int main(void)
 {
 	message_init();
+	test_walk_parts();
+	test_walk_malformed_boundary();
+	test_walk_duplicate_content_type();
+	test_walk_decoded_limit();
 	test_subjects();
 	test_header_order_and_repeats();
 	test_content_headers_in_order();

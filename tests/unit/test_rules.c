@@ -317,6 +317,93 @@ static void test_prefilter(void)
 	buf_free(&text);
 }
 
+/* ---- file fields are judged one file at a time ----------------------- */
+
+struct per_file_case {
+	const char *when;
+	bool want;
+};
+
+/* two files: report.pdf.txt (harmless) and setup.exe (zip-packed, 2 MB) */
+static const struct per_file_case per_file_cases[] = {
+	{"attachment.exts == pdf and attachment.ext == exe", false},
+	{"attachment.exts == pdf and attachment.ext == txt", true},
+	{"attachment.ext == exe and attachment.size > 1M", true},
+	{"attachment.ext == txt and attachment.size > 1M", false},
+	{"attachment.name =~ /^setup/ and attachment.in_archive == yes", true},
+	{"attachment.name =~ /^report/ and attachment.in_archive == yes", false},
+	{"attachment.ext == exe and header.subject =~ /invoice/i", true},
+	{"attachment.ext == txt and not attachment.in_archive == yes", true},
+	{"not attachment.ext == exe", true},	/* the .txt file is not an exe */
+	{"attachment.ext == exe or attachment.ext == zip", true},
+};
+
+static void add_file(struct facts *tx, const char *name, const char *ext, const char *exts2,
+		     const char *size, const char *in_archive)
+{
+	struct facts *file = facts_add_file(tx);
+	struct facts *both[2] = {tx, file};
+
+	for (int i = 0; i < 2; i++) {
+		facts_add_str(both[i], "attachment.name", name);
+		facts_add_str(both[i], "attachment.ext", ext);
+		if (exts2)
+			facts_add_str(both[i], "attachment.exts", exts2);
+		facts_add_str(both[i], "attachment.exts", ext);
+		facts_add_str(both[i], "attachment.size", size);
+		facts_add_str(both[i], "attachment.in_archive", in_archive);
+	}
+}
+
+static bool per_file_match(const char *when, const struct facts *tx)
+{
+	struct buf text;
+	char *errors;
+	struct ruleset *rs;
+	bool got = false;
+
+	buf_init(&text);
+	buf_printf(&text, "rule R\n  when %s\n  score 1\n", when);
+	rs = load(buf_cstr(&text), &errors);
+	CHECK(rs != NULL && rs->rules[0].per_file);
+	if (rs) {
+		struct rule_match_ctx *ctx = rule_match_ctx_new(rs->prefilter, rs->nregexes);
+		struct rule_env env = {.tx = tx, .match = ctx};
+		struct verdict v;
+
+		verdict_init(&v);
+		got = rule_matches(&rs->rules[0], &env, &v);
+		rule_match_ctx_free(ctx);
+		ruleset_free(rs);
+	} else {
+		fprintf(stderr, "%s", errors);
+		free(errors);
+	}
+	buf_free(&text);
+	return got;
+}
+
+static void test_per_file(void)
+{
+	struct facts tx, none;
+
+	facts_init(&tx);
+	facts_add_str(&tx, "header.subject", "Your invoice");
+	add_file(&tx, "report.pdf.txt", "txt", "pdf", "1000", "no");
+	add_file(&tx, "setup.exe", "exe", NULL, "2000000", "yes");
+	for (size_t i = 0; i < sizeof(per_file_cases) / sizeof(per_file_cases[0]); i++) {
+		bool got = per_file_match(per_file_cases[i].when, &tx);
+		if (got != per_file_cases[i].want)
+			fprintf(stderr, "per-file case \"%s\": got %d\n", per_file_cases[i].when, got);
+		CHECK(got == per_file_cases[i].want);
+	}
+	/* no file at all: judged once, with no file values */
+	facts_init(&none);
+	CHECK(!per_file_match("attachment.ext == exe", &none));
+	CHECK(per_file_match("not attachment.ext == exe", &none));
+	facts_clear(&tx);
+}
+
 static void test_tests_and_lists(void)
 {
 	char *errors;
@@ -362,6 +449,7 @@ int main(void)
 	test_eval();
 	test_verdict();
 	test_prefilter();
+	test_per_file();
 	test_cache();
 	test_tests_and_lists();
 	return check_summary("test_rules");

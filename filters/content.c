@@ -1,0 +1,237 @@
+/*
+ * content - every fact the message's own bytes give (see content.h).
+ *
+ * Antivirus: libclamav scans the raw message once with its own MIME,
+ * archive and document parsers, so a part our walk and ClamAV's walk see
+ * differently is still scanned; the candidate parts that only our
+ * fallback scan of a broken structure found are scanned on their own as
+ * well. With clamd the daemon streams the message to clamd itself (the
+ * analyzers have no sockets); the analyzers then run with antivirus off.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib.h>
+
+#include "common/xalloc.h"
+#include "filters/attachment.h"
+#include "filters/content.h"
+#include "filters/filetype.h"
+
+struct content_engine {
+	struct content_settings settings;
+	struct filetype_detector *types;
+	struct av_engine *av;		/* NULL: antivirus off */
+	char *describe;
+};
+
+struct analysis {
+	struct content_engine *e;
+	struct facts *facts;
+	struct content_report *report;
+	struct attachment_ctx files;
+};
+
+void content_settings_from_conf(const struct conf *c, struct content_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->mime = message_default_limits;
+	s->mime.max_parts = (size_t)c->mime_max_parts;
+	s->mime.max_depth = (size_t)c->mime_max_depth;
+	s->mime.max_decoded = (size_t)c->attachment_max_size;
+	s->archive.max_members = (size_t)c->archive_max_members;
+	s->archive.max_member_size = (size_t)c->attachment_max_size;
+	s->archive.max_total = (size_t)c->archive_max_total;
+	s->archive_max_depth = (size_t)c->archive_max_depth;
+	s->av.clamav = c->clamav;
+	s->av.db_dir = c->clamav_db;
+	s->av.max_filesize = (size_t)c->clamav_max_filesize;
+	s->av.max_scansize = (size_t)c->clamav_max_scansize;
+	s->av.max_files = (unsigned)c->clamav_max_files;
+	s->av.max_recursion = (unsigned)c->clamav_max_recursion;
+	s->av.max_scantime_ms = (unsigned)(c->clamav_max_scantime * 1000);
+	s->av.clamd_timeout_ms = (unsigned)(c->clamav_max_scantime * 1000 + 10000);
+}
+
+struct content_engine *content_engine_new(const struct content_settings *s, char **error_r)
+{
+	struct content_engine *e = xcalloc(1, sizeof(*e));
+
+	e->settings = *s;
+	e->types = filetype_new(error_r);
+	if (!e->types) {
+		free(e);
+		return NULL;
+	}
+	if (s->av.clamav && s->av.clamav[0] && strcmp(s->av.clamav, "off") != 0) {
+		e->av = av_engine_new(&s->av, error_r);
+		if (!e->av) {
+			filetype_free(e->types);
+			free(e);
+			return NULL;
+		}
+	}
+	e->describe = e->av ? xstrdup(av_engine_describe(e->av)) : xstrdup("antivirus off");
+	/* the strings belong to the caller's configuration */
+	e->settings.av.clamav = NULL;
+	e->settings.av.db_dir = NULL;
+	return e;
+}
+
+void content_engine_free(struct content_engine *e)
+{
+	if (!e)
+		return;
+	filetype_free(e->types);
+	av_engine_free(e->av);
+	free(e->describe);
+	free(e);
+}
+
+bool content_engine_stale(struct content_engine *e)
+{
+	return e->av && av_engine_stale(e->av);
+}
+
+void content_engine_set_tmpdir(struct content_engine *e, const char *dir)
+{
+	if (e->av)
+		av_engine_set_tmpdir(e->av, dir);
+}
+
+const char *content_engine_describe(const struct content_engine *e)
+{
+	return e->describe;
+}
+
+void content_report_free(struct content_report *r)
+{
+	for (size_t i = 0; i < r->count; i++) {
+		free(r->parts[i].path);
+		free(r->parts[i].label);
+		facts_clear(&r->parts[i].facts);
+	}
+	free(r->parts);
+	r->parts = NULL;
+	r->count = 0;
+}
+
+/*
+ * report_add - a part for the report, placed before the members of an
+ * archive that attachment_inspect reported first.
+ */
+static void report_add(struct content_report *r, const char *path, size_t depth,
+		       const char *label, const struct facts *facts)
+{
+	size_t at = r->count, n = strlen(path);
+
+	while (at > 0 && strncmp(r->parts[at - 1].path, path, n) == 0 &&
+	       r->parts[at - 1].path[n] == '/')
+		at--;
+	r->parts = xrealloc(r->parts, (r->count + 1) * sizeof(*r->parts));
+	memmove(&r->parts[at + 1], &r->parts[at], (r->count - at) * sizeof(*r->parts));
+	r->parts[at] = (struct content_report_part){
+	    .path = xstrdup(path),
+	    .depth = depth,
+	    .label = xstrdup(label),
+	};
+	facts_init(&r->parts[at].facts);
+	facts_merge(&r->parts[at].facts, facts);
+	r->count++;
+}
+
+/* file_done - one file's facts: into the message's, and the report */
+static void file_done(void *opaque, const char *path, size_t depth, const char *label,
+		      struct facts *facts)
+{
+	struct analysis *a = opaque;
+
+	facts_merge(a->facts, facts);
+	facts_merge(facts_add_file(a->facts), facts);
+	if (a->report)
+		report_add(a->report, path, depth, label, facts);
+}
+
+/* is_attachment - does a MIME leaf count as a file? (see content.h) */
+static bool is_attachment(const struct mime_part_info *p)
+{
+	if (p->filename || (p->disposition && strcmp(p->disposition, "attachment") == 0))
+		return true;
+	return strcmp(p->content_type, "text/plain") != 0 &&
+	       strcmp(p->content_type, "text/html") != 0;
+}
+
+static void av_scan_bytes(struct analysis *a, const void *data, size_t len, struct facts *f)
+{
+	struct av_result r;
+
+	av_scan(a->e->av, data, len, &r);
+	av_record_facts(&r, f);
+}
+
+/* on_part - the visitor of the MIME walk */
+static void on_part(void *opaque, const struct mime_part_info *p)
+{
+	struct analysis *a = opaque;
+	struct filetype t;
+	struct attachment_file file = {
+	    .path = p->path,
+	    .depth = p->depth,
+	    .name = p->filename,
+	    .declared_type = p->content_type,
+	    .data = p->data,
+	    .size = p->size,
+	    .real_size = p->size,
+	    .truncated = p->truncated,
+	};
+
+	if (!p->leaf) {
+		struct facts none;
+
+		if (a->report) {
+			facts_init(&none);
+			report_add(a->report, p->path, p->depth, p->content_type, &none);
+		}
+		return;
+	}
+	if (p->candidate && a->e->av) {
+		struct facts f;
+
+		facts_init(&f);
+		av_scan_bytes(a, p->data, p->size, &f);
+		facts_merge(a->facts, &f);
+		facts_clear(&f);
+	}
+	filetype_detect(a->e->types, p->data, p->size, &t);
+	if (is_attachment(p) || t.executable) {
+		attachment_inspect(&a->files, &file);
+	} else if (a->report) {
+		struct facts none;
+
+		facts_init(&none);
+		report_add(a->report, p->path, p->depth, p->content_type, &none);
+	}
+}
+
+void content_analyze(struct content_engine *e, const char *msg, size_t len, struct facts *facts,
+		     struct content_report *report)
+{
+	struct analysis a = {
+	    .e = e,
+	    .facts = facts,
+	    .report = report,
+	    .files = {
+		.types = e->types,
+		.limits = &e->settings.archive,
+		.max_depth = e->settings.archive_max_depth,
+		.file = file_done,
+	    },
+	};
+	struct message_visitor visitor = {.part = on_part, .ctx = &a};
+
+	a.files.ctx = &a;
+	message_walk(msg, len, &e->settings.mime, &visitor, facts);
+	if (e->av)
+		av_scan_bytes(&a, msg, len, facts);
+}
