@@ -147,19 +147,49 @@ static int by_name(const void *a, const void *b)
 	return strcmp((*fa)->name, (*fb)->name);
 }
 
-/* sendable_facts - the facts with names the wire can carry, in name order */
-static const struct fact **sendable_facts(const struct facts *f, size_t *count_r)
+/*
+ * flat_facts - f's facts, then each file's under "file.NNNNN.<name>"
+ * (facts.h): shallow copies sharing the values; only the file names are
+ * new, and *names_r holds them for the caller to free.
+ */
+static struct fact *flat_facts(const struct facts *f, size_t *count_r, char ***names_r)
 {
-	const struct fact **list = xcalloc(f->count + 1, sizeof(*list));
+	size_t total = f->count, n = 0, nnames = 0;
+	struct fact *flat;
+	char **names;
+
+	for (size_t i = 0; i < f->nfiles; i++)
+		total += f->files[i].count;
+	flat = xcalloc(total + 1, sizeof(*flat));
+	names = xcalloc(total - f->count + 1, sizeof(*names));
+	for (size_t i = 0; i < f->count; i++)
+		flat[n++] = f->items[i];
+	for (size_t i = 0; i < f->nfiles; i++)
+		for (size_t j = 0; j < f->files[i].count; j++) {
+			flat[n] = f->files[i].items[j];
+			flat[n].name = names[nnames++] =
+			    xasprintf(FACTS_FILE_PREFIX "%05zu.%s", i, f->files[i].items[j].name);
+			n++;
+		}
+	*count_r = n;
+	*names_r = names;
+	return flat;
+}
+
+/* sendable_facts - the facts with names the wire can carry, in name order */
+static const struct fact **sendable_facts(const struct fact *items, size_t count,
+					  size_t *count_r)
+{
+	const struct fact **list = xcalloc(count + 1, sizeof(*list));
 	size_t n = 0;
 
-	for (size_t i = 0; i < f->count; i++) {
-		const char *name = f->items[i].name;
+	for (size_t i = 0; i < count; i++) {
+		const char *name = items[i].name;
 		if (wire_name_ok((const unsigned char *)name, strlen(name)))
-			list[n++] = &f->items[i];
+			list[n++] = &items[i];
 	}
-	if (n < f->count)
-		log_debug("analyzer: %zu facts with unusable names not sent", f->count - n);
+	if (n < count)
+		log_debug("analyzer: %zu facts with unusable names not sent", count - n);
 	qsort(list, n, sizeof(*list), by_name);
 	*count_r = n;
 	return list;
@@ -169,12 +199,11 @@ void wire_encode_facts(const struct facts *f, struct buf *out)
 {
 	struct wire_budget w = {.start = out->len};
 	const struct fact **list;
-	size_t count, sent = 0, head;
-	struct facts flat;
+	size_t count, nflat, sent = 0, head;
+	char **names;
+	struct fact *flat = flat_facts(f, &nflat, &names);
 
-	/* per-file sets travel as "file.NNNNN." facts (facts.h) */
-	facts_flatten_files(f, &flat);
-	list = sendable_facts(&flat, &count);
+	list = sendable_facts(flat, nflat, &count);
 	buf_append(out, wire_magic, sizeof(wire_magic));
 	head = out->len;
 	put_u32(out, 0);
@@ -187,7 +216,10 @@ void wire_encode_facts(const struct facts *f, struct buf *out)
 	set_u32(out->data + head, w.truncated ? WIRE_FLAG_TRUNCATED : 0);
 	set_u32(out->data + head + 4, (uint32_t)sent);
 	free(list);
-	facts_clear(&flat);
+	free(flat);
+	for (char **n = names; *n; n++)
+		free(*n);
+	free(names);
 }
 
 /* ---- decoding (in the daemon) ---- */

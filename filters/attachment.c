@@ -144,7 +144,10 @@ void attachment_inspect(struct attachment_ctx *ctx, const struct attachment_file
 	facts_add_num(&f, "attachment.archive_depth", file->archive_depth);
 	if (file->encrypted)
 		add_yes(&f, "attachment.encrypted");
-	filetype_detect(ctx->types, file->data, file->size, &t);
+	if (file->type)
+		t = *file->type;
+	else
+		filetype_detect(ctx->types, file->data, file->size, &t);
 	type_facts(file, &t, &f);
 	if (t.ole2 && office_ole_has_vba(file->data, file->size))
 		add_yes(&f, "office.macros");

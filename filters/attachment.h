@@ -40,6 +40,7 @@ struct attachment_file {
 	bool truncated;
 	bool encrypted;
 	unsigned archive_depth;		/* 0: a MIME part */
+	const struct filetype *type;	/* already detected, or NULL */
 };
 
 /* attachment_inspect - facts of f (and its members) through ctx->file */

@@ -205,6 +205,7 @@ static void on_part(void *opaque, const struct mime_part_info *p)
 	}
 	filetype_detect(a->e->types, p->data, p->size, &t);
 	if (is_attachment(p) || t.executable) {
+		file.type = &t;
 		attachment_inspect(&a->files, &file);
 	} else if (a->report) {
 		struct facts none;

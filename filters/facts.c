@@ -150,29 +150,21 @@ void facts_merge(struct facts *dst, const struct facts *src)
 		facts_merge(facts_add_file(dst), &src->files[i]);
 }
 
-struct facts *facts_add_file(struct facts *f)
+/* grow - room for one more of n items, doubling at powers of two; only for
+ * arrays that nothing else resizes (files, and the sets facts_unflatten_files
+ * fills), since it trusts the capacity to be the next power of two */
+static void *grow(void *items, size_t n, size_t size)
 {
-	f->files = xrealloc(f->files, (f->nfiles + 1) * sizeof(*f->files));
-	facts_init(&f->files[f->nfiles]);
-	return &f->files[f->nfiles++];
+	if (n == 0 || (n & (n - 1)) == 0)
+		items = xrealloc(items, (n ? 2 * n : 1) * size);
+	return items;
 }
 
-void facts_flatten_files(const struct facts *f, struct facts *flat)
+struct facts *facts_add_file(struct facts *f)
 {
-	char name[256];
-
-	facts_init(flat);
-	for (size_t i = 0; i < f->count; i++)
-		for (size_t j = 0; j < f->items[i].count; j++)
-			facts_add_str(flat, f->items[i].name, f->items[i].values[j]);
-	for (size_t n = 0; n < f->nfiles; n++)
-		for (size_t i = 0; i < f->files[n].count; i++) {
-			const struct fact *fact = &f->files[n].items[i];
-
-			snprintf(name, sizeof(name), FACTS_FILE_PREFIX "%05zu.%s", n, fact->name);
-			for (size_t j = 0; j < fact->count; j++)
-				facts_add_str(flat, name, fact->values[j]);
-		}
+	f->files = grow(f->files, f->nfiles, sizeof(*f->files));
+	facts_init(&f->files[f->nfiles]);
+	return &f->files[f->nfiles++];
 }
 
 /* file_id_len - length of "file.<id>." at the start of name, or 0 */
@@ -219,7 +211,7 @@ void facts_unflatten_files(struct facts *f)
 			prev_len = id_len;
 		}
 		/* the fact moves whole: values and all, under its own name */
-		file->items = xrealloc(file->items, (file->count + 1) * sizeof(*file->items));
+		file->items = grow(file->items, file->count, sizeof(*file->items));
 		file->items[file->count++] = (struct fact){
 		    .name = rest, .values = moved[i].values, .count = moved[i].count};
 	}

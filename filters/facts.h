@@ -55,11 +55,10 @@ void facts_merge(struct facts *dst, const struct facts *src);
 struct facts *facts_add_file(struct facts *f);
 
 /*
- * facts_flatten_files - a copy of f's facts with every per-file fact
- * added under "file.NNNNN.<name>"; facts_unflatten_files undoes it, in
- * place: each distinct "file.<id>." prefix becomes one set, in name order.
+ * facts_unflatten_files - undo the wire's flattening, in place: every
+ * fact named "file.<id>.<name>" moves to a per-file set of its own id
+ * (each distinct id one set, in name order), named <name> there.
  */
-void facts_flatten_files(const struct facts *f, struct facts *flat);
 void facts_unflatten_files(struct facts *f);
 
 /* facts_find - NULL when nothing is known of name */

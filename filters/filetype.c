@@ -425,7 +425,6 @@ void filetype_detect(struct filetype_detector *d, const void *data, size_t len,
 	memset(out, 0, sizeof(*out));
 	ask_magic(d, MAGIC_MIME_TYPE, all, n, out->mime, sizeof(out->mime),
 	          "application/octet-stream");
-	ask_magic(d, MAGIC_NONE, all, n, out->description, sizeof(out->description), "data");
 	flags = mime_lookup(out->mime);
 	out->executable = (flags & FT_EXEC) || executable_magic(all, len);
 	out->script =
