@@ -28,6 +28,7 @@
 #include "common/text.h"
 #include "filters/archive_walk.h"
 #include "tests/unit/check.h"
+#include "tests/unit/test_support.h"
 
 #define SEIKYUSHO "\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8" /* 請求書 */
 
@@ -99,27 +100,6 @@ static const struct seen_member *find(const struct seen *s, const char *name)
 static bool data_is(const struct seen_member *m, const char *text)
 {
 	return m && m->data.len == strlen(text) && memcmp(m->data.data, text, m->data.len) == 0;
-}
-
-/* read_fixture - tests/unit/data/name into b; false (and a failed check) if missing */
-static bool read_fixture(const char *name, struct buf *b)
-{
-	const char *srcdir = getenv("srcdir");
-	char path[4096], chunk[8192];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/tests/unit/data/%s", srcdir ? srcdir : ".", name);
-	buf_init(b);
-	if (!(f = fopen(path, "rb"))) {
-		perror(path);
-		CHECK(!"fixture missing");
-		return false;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(b, chunk, n);
-	fclose(f);
-	return true;
 }
 
 /* walk_fixture - walk a fixture into s; the result, or -1 when it is missing */
@@ -666,67 +646,6 @@ static void test_looks_like(void)
 	CHECK_STR(archive_walk_result_name(ARCHIVE_WALK_ENCRYPTED), "encrypted");
 }
 
-/* on_sigsys - a trapped system call: name it and fail the child */
-static void on_sigsys(int sig, siginfo_t *si, void *uc)
-{
-	char msg[64];
-	int n = snprintf(msg, sizeof(msg), "sandbox: trapped system call %d\n", si->si_syscall);
-
-	(void)!write(STDERR_FILENO, msg, (size_t)n);
-	_exit(3);
-}
-
-/*
- * sandbox_enter - from now on, opening a file, a stat by path, fork,
- * clone, exec or a socket raise SIGSYS; false where seccomp is missing.
- */
-static bool sandbox_enter(void)
-{
-#if defined(__x86_64__) && defined(SECCOMP_RET_TRAP)
-	static const uint32_t denied[] = {
-	    SYS_open,    SYS_openat,   SYS_creat, SYS_stat,  SYS_lstat, SYS_access, SYS_faccessat,
-	    SYS_execve,  SYS_execveat, SYS_fork,  SYS_vfork, SYS_clone, SYS_socket, SYS_connect,
-#ifdef SYS_clone3
-	    SYS_clone3,
-#endif
-#ifdef SYS_openat2
-	    SYS_openat2,
-#endif
-	};
-	enum { K = sizeof(denied) / sizeof(denied[0]), ALLOW = 3 + K + 3, TRAP = ALLOW + 1 };
-	struct sock_filter f[TRAP + 1];
-	struct sock_fprog prog = {.len = TRAP + 1, .filter = f};
-	struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
-	size_t n = 0;
-
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	                                      offsetof(struct seccomp_data, arch));
-	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0,
-	                                    ALLOW - n - 1);
-	n++;
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	                                      offsetof(struct seccomp_data, nr));
-	for (size_t i = 0; i < K; i++, n++)
-		f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, denied[i],
-		                                    TRAP - n - 1, 0);
-	/* fstat is newfstatat(fd, "", AT_EMPTY_PATH); a stat by path starts at AT_FDCWD */
-	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_newfstatat, 0,
-	                                    ALLOW - n - 1);
-	n++;
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	                                      offsetof(struct seccomp_data, args[0]));
-	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)AT_FDCWD,
-	                                    TRAP - n - 1, ALLOW - n - 1);
-	n++;
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
-	return sigaction(SIGSYS, &sa, NULL) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
-#else
-	return false;
-#endif
-}
-
 /* count - the callback for the sandboxed walks */
 static void count(void *ctx, const struct archive_member *m)
 {
@@ -757,7 +676,7 @@ static void test_sandboxed(void)
 	if ((pid = fork()) == 0) {
 		size_t members = 0;
 
-		if (!sandbox_enter())
+		if (!trap_file_syscalls())
 			_exit(77);
 		for (size_t i = 0; i < N; i++)
 			archive_walk(b[i].data, b[i].len, &lim, count, &members, NULL);

@@ -15,6 +15,7 @@
 #include "filters/archive_walk.h"
 #include "filters/office.h"
 #include "tests/unit/check.h"
+#include "tests/unit/test_support.h"
 
 #define FREESECT   0xffffffffU
 #define ENDOFCHAIN 0xfffffffeU
@@ -26,27 +27,6 @@ struct entry {
 	const char *name; /* each byte one UTF-16 code unit */
 	int type;
 };
-
-/* read_fixture - tests/unit/data/name into b; false (and a failed check) if missing */
-static bool read_fixture(const char *name, struct buf *b)
-{
-	const char *srcdir = getenv("srcdir");
-	char path[4096], chunk[8192];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/tests/unit/data/%s", srcdir ? srcdir : ".", name);
-	buf_init(b);
-	if (!(f = fopen(path, "rb"))) {
-		perror(path);
-		CHECK(!"fixture missing");
-		return false;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(b, chunk, n);
-	fclose(f);
-	return true;
-}
 
 static void put32(struct buf *b, size_t off, uint32_t v)
 {
