@@ -618,10 +618,13 @@ static const char *text_fact(GMimeObject *part)
 	return NULL;
 }
 
+/* reasons are few by nature; a flood of distinct ones is cut here */
+#define MALFORMED_MAX_REASONS 32
+
 /* malformed - record reason once as a mime.malformed value */
 static void malformed(struct walk *w, const char *reason)
 {
-	size_t n = strlen(reason);
+	size_t n = strlen(reason), count = 0;
 
 	for (const char *p = w->malformed.data, *end = p + w->malformed.len; p && p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -629,7 +632,10 @@ static void malformed(struct walk *w, const char *reason)
 		if ((size_t)(nl - p) == n && memcmp(p, reason, n) == 0)
 			return;
 		p = nl + 1;
+		count++;
 	}
+	if (count >= MALFORMED_MAX_REASONS)
+		return;
 	buf_append_str(&w->malformed, reason);
 	buf_append_char(&w->malformed, '\n');
 	facts_add_str(w->facts, "mime.malformed", reason);
@@ -646,9 +652,12 @@ static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *
 	    item && g_ascii_strncasecmp(item, "content-", 8) == 0) {
 		/* two Content-Type (or -Disposition, -Transfer-Encoding) fields:
 		 * clients disagree on which one wins */
-		char *reason = g_ascii_strdown(item, -1);
+		/* the field name is the sender's: cut it, and keep it UTF-8 */
+		char *name = g_utf8_make_valid(item, MIN((gssize)strlen(item), 40));
+		char *reason = g_ascii_strdown(name, -1);
 		char *text = g_strdup_printf("duplicate %s", reason);
 
+		g_free(name);
 		malformed(w, text);
 		g_free(text);
 		g_free(reason);
