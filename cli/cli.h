@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "filters/auth.h"
 #include "filters/content.h"
 #include "filters/pipeline.h"
 #include "rules/ruleset.h"
@@ -33,6 +34,7 @@ struct scan_envelope {
 	size_t nrcpt;
 	struct content_engine *content;		/* NULL: header and body facts only */
 	struct content_report *report;		/* NULL: no MIME tree wanted */
+	const struct auth_services *auth;	/* NULL: no DNS, SPF, DKIM, DMARC */
 };
 
 /*
@@ -42,6 +44,13 @@ struct scan_envelope {
  * NULL after an error message.
  */
 struct content_engine *cli_content_engine(const struct cli *cli, const char *clamav_db);
+
+/*
+ * cli_auth_services - DNS and sender authentication as the configuration
+ * describes them (its defaults when there is no file); NULL after an
+ * error message.
+ */
+struct auth_services *cli_auth_services(const struct cli *cli);
 
 void scan_envelope_defaults(struct scan_envelope *env);
 

@@ -5,7 +5,9 @@
  * every part's facts (archive members below their archive), every fact
  * and each hit rule's description; --json prints the same as one JSON
  * object. The content is analysed in-process, with the configuration's
- * content settings; --clamav-db DIR turns libclamav on with DIR.
+ * content settings; --clamav-db DIR turns libclamav on with DIR; --dns
+ * adds the DNS checks (DNSBL, SPF, DKIM, DMARC) with the configuration's
+ * resolver, which a scan otherwise leaves out to stay offline.
  */
 #include "config.h"
 
@@ -22,7 +24,7 @@
 
 static const char usage_text[] =
 	"usage: sekisho scan FILE.eml [--from ADDR] [--rcpt ADDR]... [--ip IP] [--helo NAME]\n"
-	"                    [--dir RULES_DIR] [--clamav-db DIR] [--explain] [--json]\n"
+	"                    [--dir RULES_DIR] [--clamav-db DIR] [--dns] [--explain] [--json]\n"
 	"                    [--repeat N] [--no-prefilter]   (for benchmarks)\n";
 
 /* print_value - one fact value on a line, cut and with control bytes shown */
@@ -216,14 +218,16 @@ int cmd_scan(const struct cli *cli, int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},	{"explain", no_argument, NULL, 'e'},
 		{"json", no_argument, NULL, 'j'},	{"repeat", required_argument, NULL, 'n'},
 		{"no-prefilter", no_argument, NULL, 'P'},
-		{"clamav-db", required_argument, NULL, 'C'}, {NULL, 0, NULL, 0},
+		{"clamav-db", required_argument, NULL, 'C'}, {"dns", no_argument, NULL, 'D'},
+		{NULL, 0, NULL, 0},
 	};
 	struct content_report report = {0};
 	const char *clamav_db = NULL;
 	struct scan_envelope env;
 	struct scan_result res;
 	const char *dir = NULL;
-	bool explain = false, json = false, prefilter = true;
+	bool explain = false, json = false, prefilter = true, dns = false;
+	struct auth_services *auth = NULL;
 	long repeat = 1;
 	int opt;
 
@@ -239,6 +243,7 @@ int cmd_scan(const struct cli *cli, int argc, char **argv)
 		case 'j': json = true; break;
 		case 'P': prefilter = false; break;
 		case 'C': clamav_db = optarg; break;
+		case 'D': dns = true; break;
 		case 'n':
 			repeat = strtol(optarg, NULL, 10);
 			if (repeat < 1 || repeat > 1000000) {
@@ -277,6 +282,13 @@ int cmd_scan(const struct cli *cli, int argc, char **argv)
 		free(msg);
 		return 1;
 	}
+	if (dns && !(auth = cli_auth_services(cli))) {
+		content_engine_free(env.content);
+		ruleset_free(rs);
+		free(msg);
+		return 1;
+	}
+	env.auth = auth;
 	if (!prefilter)
 		ruleset_drop_prefilter(rs);
 	if (repeat > 1)
@@ -290,6 +302,7 @@ int cmd_scan(const struct cli *cli, int argc, char **argv)
 	scan_result_free(&res);
 	content_report_free(&report);
 	content_engine_free(env.content);
+	auth_services_free(auth);
 	ruleset_free(rs);
 	free(msg);
 	return 0;

@@ -26,10 +26,9 @@ static bool content(void *ctx, const char *msg, size_t len, struct facts *facts)
 	return true;
 }
 
-struct content_engine *cli_content_engine(const struct cli *cli, const char *clamav_db)
+/* load_conf - the configuration file, or the defaults when there is none */
+static struct conf *load_conf(const struct cli *cli)
 {
-	struct content_settings cs;
-	struct content_engine *engine;
 	struct conf *conf = NULL;
 	char *errors = NULL;
 	int rc;
@@ -43,6 +42,35 @@ struct content_engine *cli_content_engine(const struct cli *cli, const char *cla
 		free(errors);
 		return NULL;
 	}
+	return conf;
+}
+
+struct auth_services *cli_auth_services(const struct cli *cli)
+{
+	struct conf *conf = load_conf(cli);
+	struct auth_services *auth;
+	char *errors = NULL;
+
+	if (!conf)
+		return NULL;
+	auth = auth_services_new(conf, &errors);
+	if (!auth) {
+		fprintf(stderr, "sekisho: %s\n", errors);
+		free(errors);
+	}
+	conf_free(conf);
+	return auth;
+}
+
+struct content_engine *cli_content_engine(const struct cli *cli, const char *clamav_db)
+{
+	struct content_settings cs;
+	struct content_engine *engine;
+	struct conf *conf = load_conf(cli);
+	char *errors = NULL;
+
+	if (!conf)
+		return NULL;
 	content_settings_from_conf(conf, &cs);
 	if (clamav_db) {
 		cs.av.clamav = "libclamav";
@@ -92,6 +120,7 @@ void scan_run(const struct ruleset *rs, const struct scan_envelope *env, const c
 		in.content = content;
 		in.content_ctx = (void *)env;
 	}
+	in.auth = env->auth;
 	pipeline_init(&res->pipeline, rs);
 	decide(res, pipeline_connect(&res->pipeline, &in), STAGE_CONNECT);
 	decide(res, pipeline_helo(&res->pipeline, &in), STAGE_HELO);

@@ -159,6 +159,28 @@ static const struct conf_key conf_keys[] = {
 	  .offset = CONF_FIELD(clamav_max_scantime), .def = "120s", .min = 1, .max = 3600,
 	  .desc = "ClamAV time per message" },
 
+	/* sender authentication and DNS */
+	{ .name = "dns_forward", .type = CONF_STRING, .offset = CONF_FIELD(dns_forward),
+	  .def = "", .desc = "resolvers to ask (\"127.0.0.1@5353 [::1]@53\"); empty: resolv.conf" },
+	{ .name = "dns_timeout", .type = CONF_DURATION, .offset = CONF_FIELD(dns_timeout),
+	  .def = "5s", .min = 1, .max = 60, .desc = "longest wait for one DNS answer" },
+	{ .name = "dns_trust_anchor", .type = CONF_STRING,
+	  .offset = CONF_FIELD(dns_trust_anchor), .def = "",
+	  .desc = "DNSSEC root trust anchor file (unbound-anchor's); empty: no validation" },
+	{ .name = "authserv_id", .type = CONF_STRING, .offset = CONF_FIELD(authserv_id),
+	  .def = "", .desc = "our name in Authentication-Results; empty: myhostname" },
+	{ .name = "spf", .type = CONF_BOOL, .offset = CONF_FIELD(spf), .def = "yes",
+	  .desc = "check SPF for MAIL FROM and HELO" },
+	{ .name = "dkim", .type = CONF_BOOL, .offset = CONF_FIELD(dkim), .def = "yes",
+	  .desc = "verify DKIM signatures" },
+	{ .name = "dmarc", .type = CONF_BOOL, .offset = CONF_FIELD(dmarc), .def = "yes",
+	  .desc = "evaluate DMARC (needs spf and dkim)" },
+	{ .name = "psl_file", .type = CONF_STRING, .offset = CONF_FIELD(psl_file),
+	  .def = "/usr/share/publicsuffix/public_suffix_list.dat",
+	  .desc = "the public suffix list, for organizational domains" },
+	{ .name = "dnsbl", .type = CONF_DOMAINS, .offset = CONF_FIELD(dnsbl), .def = "",
+	  .desc = "DNS block lists the client address is looked up in" },
+
 	/* who may send what */
 	{ .name = "relay_domains", .type = CONF_DOMAINS,
 	  .offset = CONF_FIELD(relay_domains), .def = "",

@@ -70,6 +70,16 @@ struct conf {
 	long clamav_max_recursion;
 	long clamav_max_scantime;
 
+	/* sender authentication and DNS */
+	char *dns_forward;		/* "" = the system's resolv.conf */
+	long dns_timeout;		/* seconds per query */
+	char *dns_trust_anchor;		/* "" = no DNSSEC validation */
+	char *authserv_id;		/* "" = myhostname */
+	bool spf;
+	bool dkim;
+	bool dmarc;
+	char *psl_file;			/* the public suffix list */
+	struct strlist dnsbl;		/* zones the client address is looked up in */
 	/* who may send what */
 	struct strlist relay_domains;	/* lowercased; ".example.com" also matches subdomains */
 	struct cidr_list mynetworks;	/* may relay anywhere */

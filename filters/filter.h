@@ -16,6 +16,8 @@
 
 #include "filters/facts.h"
 
+struct auth_services;
+
 enum filter_hook { HOOK_CONNECT, HOOK_HELO, HOOK_MAIL, HOOK_RCPT, HOOK_MESSAGE };
 
 /* What the hooks see; the SMTP session and `sekisho scan` both fill it. */
@@ -40,6 +42,8 @@ struct filter_input {
 	 */
 	bool (*content)(void *ctx, const char *msg, size_t len, struct facts *facts);
 	void *content_ctx;
+	/* DNS and sender authentication (auth.h); NULL: those checks record nothing */
+	const struct auth_services *auth;
 };
 
 struct filter {
@@ -53,7 +57,11 @@ struct filter {
 };
 
 extern const struct filter filter_envelope;
+extern const struct filter filter_dnsbl;
+extern const struct filter filter_spf;
 extern const struct filter filter_message;
+extern const struct filter filter_dkim;
+extern const struct filter filter_dmarc;
 
 /* filters_run - every registered filter's hook, in registry order */
 void filters_run(enum filter_hook hook, const struct filter_input *in, struct facts *facts);

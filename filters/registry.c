@@ -7,7 +7,12 @@
 
 static const struct filter *const registry[] = {
 	&filter_envelope,
+	&filter_dnsbl,
+	&filter_spf,
 	&filter_message,
+	/* after spf: DMARC reads the SPF and DKIM facts */
+	&filter_dkim,
+	&filter_dmarc,
 	NULL,
 };
 

@@ -5,6 +5,8 @@
  * X-Sekisho-* field as our verdict, so one that arrives from outside is a
  * forgery: every such field of the top-level header section is removed,
  * with its continuation lines, before the message is delivered or held.
+ * So is every Authentication-Results field that names our authserv-id
+ * (RFC 8601 §5): only we may speak for it.
  */
 #ifndef SEKISHO_HEADER_STRIP_H
 #define SEKISHO_HEADER_STRIP_H
@@ -15,5 +17,8 @@
 
 /* header_strip_ours - edit msg (CR LF line ends) in place; fields removed */
 size_t header_strip_ours(struct buf *msg);
+
+/* header_strip_auth_results - the same for Authentication-Results of authserv_id */
+size_t header_strip_auth_results(struct buf *msg, const char *authserv_id);
 
 #endif

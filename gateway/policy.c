@@ -11,6 +11,8 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "gateway/analysis.h"
+#include "filters/auth.h"
+#include "gateway/auth_results.h"
 #include "gateway/delivery.h"
 #include "gateway/header_strip.h"
 #include "gateway/policy.h"
@@ -31,6 +33,7 @@ static void input_for(const struct session *s, struct filter_input *in)
 	in->from = s->tx.from.addr ? s->tx.from.addr : "";
 	in->content = analysis_analyze;
 	in->content_ctx = s->snap->conf;
+	in->auth = s->snap->auth;
 }
 
 /*
@@ -174,6 +177,7 @@ static int quarantine(struct session *s, char **error_r)
 		return -1;
 	buf_init(&stored);
 	received_header(&stored, s);
+	auth_results_header(&stored, s->snap->auth->authserv_id, &s->tx.policy.facts);
 	buf_append(&stored, s->tx.msg.data ? s->tx.msg.data : "", s->tx.msg.len);
 	e.id = s->tx.id;
 	e.time = (long long)time(NULL);
@@ -217,6 +221,10 @@ bool policy_message(struct session *s, struct buf *header)
 	if (forged)
 		log_warn("session=%s tx=%s removed %zu X-Sekisho-* header fields that came "
 			 "from outside", s->id, s->tx.id, forged);
+	forged = header_strip_auth_results(&s->tx.msg, s->snap->auth->authserv_id);
+	if (forged)
+		log_warn("session=%s tx=%s removed %zu Authentication-Results fields claiming "
+			 "to be ours", s->id, s->tx.id, forged);
 	if (unjudged(s, a)) {
 		a = ACTION_TEMPFAIL;
 		goto refused;
@@ -224,8 +232,10 @@ bool policy_message(struct session *s, struct buf *header)
 	switch (a) {
 	case ACTION_NONE:
 	case ACTION_ACCEPT:
+		auth_results_header(header, s->snap->auth->authserv_id, &s->tx.policy.facts);
 		return true;
 	case ACTION_TAG:
+		auth_results_header(header, s->snap->auth->authserv_id, &s->tx.policy.facts);
 		tag_headers(s, header);
 		return true;
 	case ACTION_REJECT:

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "common/xalloc.h"
+#include "filters/auth.h"
 #include "quarantine/qstore.h"
 #include "gateway/snapshot.h"
 #include "gateway/tls.h"
@@ -18,6 +19,7 @@ static unsigned long generations;
 static void snapshot_free(struct snapshot *snap)
 {
 	ruleset_free(snap->rules);
+	auth_services_free(snap->auth);
 	qstore_close(snap->qstore);
 	pthread_mutex_destroy(&snap->qstore_lock);
 	SSL_CTX_free(snap->tls_server);
@@ -58,6 +60,9 @@ int snapshot_build(const char *path, struct snapshot **snap_r, char **errors_r)
 		goto fail;
 	if (snap->conf->rules_dir[0] &&
 	    ruleset_load_dir(snap->conf->rules_dir, &snap->rules, errors_r) != 0)
+		goto fail;
+	snap->auth = auth_services_new(snap->conf, errors_r);
+	if (snap->auth == NULL)
 		goto fail;
 	snap->nexthop_key = nexthop_key(snap->conf);
 	snap->refs = 1;

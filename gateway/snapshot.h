@@ -24,6 +24,7 @@ struct snapshot {
 	SSL_CTX *tls_client;		/* for the next hop */
 	char *nexthop_key;		/* identifies pooled next-hop connections */
 	struct ruleset *rules;		/* NULL: no rules_dir, relay only */
+	struct auth_services *auth;	/* DNS, SPF, DKIM, DMARC (filters/auth.h) */
 	pthread_mutex_t qstore_lock;	/* guards the lazily opened qstore */
 	struct qstore *qstore;
 };

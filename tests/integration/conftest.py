@@ -13,8 +13,12 @@ import signal
 import tempfile
 import shutil
 
+import socket
+
 import pytest
 
+import authzone
+import dnspeer
 import peers
 
 
@@ -100,16 +104,38 @@ def smtp_sink(tmp_path, free_port):
         s.stop()
 
 
+@pytest.fixture(scope="session")
+def dkim_keys(tmp_path_factory):
+    """{"rsa"|"ed"|"weak": (private key, TXT value)}, made for this session."""
+    return authzone.make_keys(str(tmp_path_factory.mktemp("dkim-keys")))
+
+
+@pytest.fixture(scope="session")
+def dns_server(port_allocator, dkim_keys):
+    """The private unbound with the test zones (authzone.py), for the whole
+    session; every sekishod asks it (dns_forward)."""
+    # a UDP socket that never answers: the slow zone's "server"
+    blackhole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blackhole.bind(("127.0.0.1", 0))
+    server = dnspeer.DnsServer(port_allocator(), authzone.records(dkim_keys),
+                               blackhole.getsockname()[1])
+    yield server
+    server.stop()
+    blackhole.close()
+
+
 @pytest.fixture
-def sekishod(tmp_path, free_port, sockdir):
+def sekishod(tmp_path, free_port, sockdir, dns_server):
     """sekishod(start=True, **settings) -> a running Sekishod.
 
-    settings override the test defaults (see peers.Sekishod); a value of
-    None removes the key. At teardown each daemon gets SIGTERM and must exit
-    with status 0, and its log must hold no sanitizer report."""
+    settings override the test defaults (see peers.Sekishod, and the DNS
+    server of dns_server); a value of None removes the key. At teardown
+    each daemon gets SIGTERM and must exit with status 0, and its log must
+    hold no sanitizer report."""
     daemons = []
 
     def factory(start=True, **overrides):
+        overrides = {"dns_forward": dns_server.forward, "dns_timeout": "2s", **overrides}
         n = len(daemons)
         sub = os.path.join(sockdir, str(n)) if n else sockdir
         os.makedirs(sub, exist_ok=True)

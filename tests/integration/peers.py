@@ -168,11 +168,14 @@ class ConnectionClosed(Exception):
 
 class SmtpClient:
     def __init__(self, port, host="127.0.0.1", timeout=10.0, read_greeting=True,
-                 family=None):
+                 family=None, source=None):
         if family is None:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
+        if source:
+            # another loopback address (127.0.0.0/8): the client the checks see
+            self.sock.bind((source, 0))
         self.sock.connect((host, port))
         self.timeout = timeout
         self.buf = b""
@@ -291,12 +294,17 @@ def dot_stuff(message):
     return b"\r\n".join(b"." + l if l.startswith(b".") else l for l in lines)
 
 
-def split_received(data):
+def split_received(data, auth_results=None):
     """Split a message into its leading Received: headers (each with its
-    continuation lines, as bytes) and the rest."""
+    continuation lines, as bytes) and the rest. The Authentication-Results
+    field the gateway adds after its Received: is taken off the rest too
+    (and appended to auth_results, when a list is given)."""
     received = []
     rest = data
-    while rest[:9].lower() == b"received:":
+    while rest[:9].lower() in (b"received:", b"authentic"):
+        is_ar = rest[:23].lower() == b"authentication-results:"
+        if not is_ar and rest[:9].lower() != b"received:":
+            break
         end = 0
         while True:
             nl = rest.find(b"\r\n", end)
@@ -304,7 +312,11 @@ def split_received(data):
             end = nl + 2
             if rest[end:end + 1] not in (b" ", b"\t"):
                 break
-        received.append(rest[:end])
+        if is_ar:
+            if auth_results is not None:
+                auth_results.append(rest[:end])
+        else:
+            received.append(rest[:end])
         rest = rest[end:]
     return received, rest
 

@@ -45,7 +45,9 @@ def test_shipped_config_lists_every_key():
                 "mime_max_parts", "mime_max_depth", "attachment_max_size",
                 "archive_max_depth", "archive_max_members", "archive_max_total", "clamav",
                 "clamav_db", "clamav_max_filesize", "clamav_max_scansize", "clamav_max_files",
-                "clamav_max_recursion", "clamav_max_scantime"):
+                "clamav_max_recursion", "clamav_max_scantime", "dns_forward", "dns_timeout",
+                "dns_trust_anchor", "authserv_id", "spf", "dkim", "dmarc", "psl_file",
+                "dnsbl"):
         assert f"#{key} =" in text, key
 
 

@@ -28,7 +28,9 @@ def lf(msg):
 RECEIVED_LF = re.compile(
     rb"Received: from client\.example\.net \(\[127\.0\.0\.1\]\)\n"
     rb"\tby gw\.example\.test \(sekisho\) with ESMTP id [0-9a-f]{12}\.\d+"
-    rb"(?:\n\tfor <[^>]+>)?; [^\n]+\n")
+    rb"(?:\n\tfor <[^>]+>)?; [^\n]+\n"
+    # and the gateway's Authentication-Results, with its folded lines
+    rb"Authentication-Results: gw\.example\.test[^\n]*\n(?:\t[^\n]*\n)*")
 
 
 def test_maildir_delivery_then_kill9(sekishod, tmp_path):

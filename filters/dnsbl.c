@@ -1,0 +1,87 @@
+/*
+ * dnsbl - the client address in the configured DNS block lists
+ * (RFC 5782), as facts: which lists have it and with which codes. What a
+ * code means is the list's own business, so the rules give it meaning:
+ *
+ *	dnsbl.listed   every zone that lists the client
+ *	dnsbl.code     "zone=127.0.0.2", one value per answer
+ *	dnsbl.error    "zone: why" for a list that did not answer usably
+ *
+ * Only answers in 127.0.0.0/8 are listings (RFC 5782 §2.1); lists answer
+ * other addresses (127.255.255.x aside, which is still 127/8) to say a
+ * query was refused, and that is an error, not a listing.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "filters/auth.h"
+#include "filters/filter.h"
+
+/* reversed_name - "4.3.2.1.zone" or the IPv6 nibbles; false for a bad address */
+static bool reversed_name(const char *ip, const char *zone, char *out, size_t size)
+{
+	unsigned char a[16];
+	size_t n = 0;
+
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return (size_t)snprintf(out, size, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone) <
+		       size;
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return false;
+	for (int i = 15; i >= 0 && n + 4 < size; i--)
+		n += (size_t)snprintf(out + n, size - n, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+	return (size_t)snprintf(out + n, size - n, "%s", zone) < size - n;
+}
+
+static void record_answer(const char *zone, const struct dns_answer *a, struct facts *facts)
+{
+	char text[300];
+	bool listed = false;
+
+	for (size_t i = 0; i < a->count; i++) {
+		const unsigned char *d = a->data[i];
+		if (a->len[i] != 4)
+			continue;
+		snprintf(text, sizeof(text), "%s=%u.%u.%u.%u", zone, d[0], d[1], d[2], d[3]);
+		if (d[0] == 127) {
+			facts_add_str(facts, "dnsbl.code", text);
+			listed = true;
+		} else {
+			facts_add_str(facts, "dnsbl.error", text);
+		}
+	}
+	if (listed)
+		facts_add_str(facts, "dnsbl.listed", zone);
+}
+
+static void dnsbl_on_connect(const struct filter_input *in, struct facts *facts)
+{
+	const struct auth_services *auth = in->auth;
+	char name[512], text[400];
+
+	if (!auth || !in->client_ip)
+		return;
+	for (size_t i = 0; i < auth->dnsbl.count; i++) {
+		const char *zone = auth->dnsbl.items[i];
+		struct dns_answer a;
+
+		if (!reversed_name(in->client_ip, zone, name, sizeof(name)))
+			return;
+		auth->dns.query(auth->dns.ctx, name, DNS_TYPE_A, &a);
+		if (a.status == DNS_OK) {
+			record_answer(zone, &a, facts);
+		} else if (a.status == DNS_TEMPFAIL || a.status == DNS_PERMFAIL) {
+			snprintf(text, sizeof(text), "%s: %s", zone, a.why ? a.why : "no answer");
+			facts_add_str(facts, "dnsbl.error", text);
+		}
+		dns_answer_free(&a);
+	}
+}
+
+const struct filter filter_dnsbl = {
+	.name = "dnsbl",
+	.on_connect = dnsbl_on_connect,
+};
