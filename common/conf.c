@@ -166,7 +166,7 @@ static const struct conf_key conf_keys[] = {
 	  .def = "5s", .min = 1, .max = 60, .desc = "longest wait for one DNS answer" },
 	{ .name = "dns_trust_anchor", .type = CONF_STRING,
 	  .offset = CONF_FIELD(dns_trust_anchor), .def = "",
-	  .desc = "DNSSEC root trust anchor file (unbound-anchor's); empty: no validation" },
+	  .desc = "DNSSEC trust anchor file (DS or DNSKEY records); empty: no validation" },
 	{ .name = "authserv_id", .type = CONF_STRING, .offset = CONF_FIELD(authserv_id),
 	  .def = "", .desc = "our name in Authentication-Results; empty: myhostname" },
 	{ .name = "spf", .type = CONF_BOOL, .offset = CONF_FIELD(spf), .def = "yes",

@@ -139,8 +139,13 @@ static int configure(struct ub_ctx *ctx, const struct dns_resolver_settings *s, 
 		*error_r = xasprintf("dns: cannot read resolv.conf: %s", ub_strerror(err));
 		return -1;
 	}
+	/* libunbound reads the anchor only at the first query: check it now */
+	if (s->trust_anchor && s->trust_anchor[0] && access(s->trust_anchor, R_OK) != 0) {
+		*error_r = xasprintf("dns_trust_anchor: %s: %s", s->trust_anchor, strerror(errno));
+		return -1;
+	}
 	if (s->trust_anchor && s->trust_anchor[0] &&
-	    (err = ub_ctx_add_ta_autr(ctx, s->trust_anchor)) != 0) {
+	    (err = ub_ctx_add_ta_file(ctx, s->trust_anchor)) != 0) {
 		*error_r = xasprintf("dns_trust_anchor: %s: %s", s->trust_anchor, ub_strerror(err));
 		return -1;
 	}

@@ -13,6 +13,9 @@ import subprocess
 
 DKNEWKEY = "/usr/bin/dknewkey"
 OPENSSL = "/usr/bin/openssl"
+LDNS_KEYGEN = "/usr/bin/ldns-keygen"
+LDNS_SIGNZONE = "/usr/bin/ldns-signzone"
+SIGNED_ZONE = "signed.example"
 
 # (name, SPF record) pairs; client addresses in the tests are 127.0.0.0/8
 SPF = {
@@ -97,3 +100,30 @@ def records(keys):
         out.append((f"ed._domainkey.{domain}", "TXT", keys["ed"][1]))
         out.append((f"weak._domainkey.{domain}", "TXT", keys["weak"][1]))
     return out
+
+
+def make_signed_zone(folder):
+    """A DNSSEC-signed zone signed.example (ECDSA P-256, NSEC3; valid to
+    2037, as unbound reads RRSIG times as 32-bit signed) for the
+    server's auth-zone, and the DS record to trust it by: (zone file, DS
+    file). good.signed.example keeps its signed SPF record ("-all");
+    forged.signed.example is changed after signing ("+all"), as an
+    attacker on the path would, so its signature no longer holds."""
+    zone = os.path.join(folder, SIGNED_ZONE + ".zone")
+    with open(zone, "w") as f:
+        f.write(f"$ORIGIN {SIGNED_ZONE}.\n$TTL 60\n"
+                f"@ IN SOA ns.{SIGNED_ZONE}. admin.{SIGNED_ZONE}. 1 3600 600 86400 60\n"
+                f"@ IN NS ns.{SIGNED_ZONE}.\nns IN A 127.0.0.1\n"
+                'good IN TXT "v=spf1 ip4:127.0.0.0/8 -all"\n'
+                'forged IN TXT "v=spf1 -all"\n')
+    key = subprocess.run([LDNS_KEYGEN, "-a", "ECDSAP256SHA256", "-k", SIGNED_ZONE], cwd=folder,
+                         check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run([LDNS_SIGNZONE, "-n", "-e", "20370101000000", zone, key], cwd=folder,
+                   check=True, capture_output=True)
+    with open(zone + ".signed") as f:
+        text = f.read()
+    forged = text.replace('"v=spf1 -all"', '"v=spf1 +all"')
+    assert forged != text
+    with open(zone + ".signed", "w") as f:
+        f.write(forged)
+    return zone + ".signed", os.path.join(folder, key + ".ds")

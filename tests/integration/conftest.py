@@ -111,14 +111,18 @@ def dkim_keys(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def dns_server(port_allocator, dkim_keys):
+def dns_server(port_allocator, dkim_keys, tmp_path_factory):
     """The private unbound with the test zones (authzone.py), for the whole
     session; every sekishod asks it (dns_forward)."""
     # a UDP socket that never answers: the slow zone's "server"
     blackhole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blackhole.bind(("127.0.0.1", 0))
+    folder = str(tmp_path_factory.mktemp("dnssec"))
+    zone, ds = authzone.make_signed_zone(folder)
     server = dnspeer.DnsServer(port_allocator(), authzone.records(dkim_keys),
-                               blackhole.getsockname()[1])
+                               blackhole.getsockname()[1],
+                               signed_zone=(authzone.SIGNED_ZONE, zone))
+    server.trust_anchor = ds
     yield server
     server.stop()
     blackhole.close()

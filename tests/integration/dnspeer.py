@@ -35,13 +35,13 @@ class DnsServer:
     """records: a list of (name, type, value) with name fully qualified or
     not; TXT values are the text itself (split here)."""
 
-    def __init__(self, port, records, blackhole_port):
+    def __init__(self, port, records, blackhole_port, signed_zone=None):
         self.port = port
         self.dir = tempfile.mkdtemp(prefix="sk-dns-")
         self.conf = os.path.join(self.dir, "unbound.conf")
         self.log_path = os.path.join(self.dir, "unbound.log")
         with open(self.conf, "w") as f:
-            f.write(self._config(records, blackhole_port))
+            f.write(self._config(records, blackhole_port, signed_zone))
         check = subprocess.run([UNBOUND + "-checkconf", self.conf], capture_output=True,
                                text=True)
         if check.returncode != 0 and os.path.exists(UNBOUND + "-checkconf"):
@@ -51,7 +51,7 @@ class DnsServer:
                                      stdout=self.logf, stderr=self.logf)
         self._wait_ready()
 
-    def _config(self, records, blackhole_port):
+    def _config(self, records, blackhole_port, signed_zone):
         lines = [
             "server:",
             "  interface: 127.0.0.1",
@@ -81,8 +81,17 @@ class DnsServer:
             if rtype == "TXT":
                 value = txt_rdata(value)
             lines.append(f"  local-data: '{name} 1 IN {rtype} {value}'")
+        if signed_zone:
+            # (name, zone file): served as an authoritative, signed zone
+            name, path = signed_zone
+            lines.insert(lines.index(f'  local-zone: "{SLOW_ZONE}" transparent'),
+                         f'  local-zone: "{name}." transparent')
         lines += ["forward-zone:", f'  name: "{SLOW_ZONE}"',
                   f"  forward-addr: 127.0.0.1@{blackhole_port}"]
+        if signed_zone:
+            lines += ["auth-zone:", f'  name: "{signed_zone[0]}."',
+                      f'  zonefile: "{signed_zone[1]}"', "  for-downstream: yes",
+                      "  for-upstream: no"]
         return "\n".join(lines) + "\n"
 
     def _wait_ready(self, timeout=15.0):

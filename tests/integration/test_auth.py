@@ -5,6 +5,7 @@ Results on what is delivered, DNS block lists at connect, and DNS
 timeouts as temperror."""
 import re
 import shutil
+import subprocess
 import time
 
 import dkim
@@ -171,6 +172,31 @@ def test_spf_fail_refused_at_mail_by_a_rule(sekishod, exact_sink, tmp_path):
     assert mail_r.code == 550 and "5.7.23 SPF" in mail_r.text
     mail_r, data_r = send(d, message(), mail_from="a@spf-pass.example.org")
     assert mail_r.code == 250 and data_r.code == 250
+
+
+def test_dnssec_validation_refuses_a_forged_answer(sekishod, exact_sink, dns_server):
+    sink = exact_sink()
+    plain = sekishod(next_hop=f"smtp://127.0.0.1:{sink.port}")
+    checked = sekishod(next_hop=f"smtp://127.0.0.1:{sink.port}",
+                       dns_trust_anchor=dns_server.trust_anchor)
+    for d, tag in ((plain, "plain"), (checked, "checked")):
+        for name in ("good", "forged"):
+            _, r = send(d, message(subject=f"dnssec-{tag}-{name}"),
+                        mail_from=f"a@{name}.signed.example")
+            assert r.code == 250, r
+    result = lambda token: ar_results(delivered_ar(sink, token))["spf"]  # noqa: E731
+    assert result(b"dnssec-plain-good") == ["pass"]
+    assert result(b"dnssec-checked-good") == ["pass"]
+    # without validation the forged record is believed; with it, it is not
+    assert result(b"dnssec-plain-forged") == ["pass"]
+    assert result(b"dnssec-checked-forged") == ["temperror"]
+
+
+def test_missing_trust_anchor_file_is_refused(sekishod, tmp_path):
+    d = sekishod(start=False, dns_trust_anchor=str(tmp_path / "nosuch.key"))
+    r = subprocess.run([peers.SEKISHOD, "-n", "-c", str(d.conf_path)], capture_output=True,
+                       timeout=30)
+    assert r.returncode != 0 and b"dns_trust_anchor" in r.stdout + r.stderr
 
 
 # ---- DKIM ---------------------------------------------------------------
