@@ -268,15 +268,39 @@ refused:
 	return false;
 }
 
+/* auth_summary - "spf=pass dkim=pass,fail dmarc=pass" for the log line */
+static char *auth_summary(const struct facts *f)
+{
+	static const char *const methods[][2] = {
+	    {"spf", "spf.result"}, {"dkim", "dkim.result"}, {"dmarc", "dmarc.result"}};
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+		const struct fact *fact = facts_find(f, methods[m][1]);
+
+		if (!fact || !fact->count)
+			continue;
+		buf_printf(&b, "%s%s=", b.len ? " " : "", methods[m][0]);
+		for (size_t i = 0; i < fact->count; i++)
+			buf_printf(&b, "%s%s", i ? "," : "", fact->values[i]);
+	}
+	return buf_steal(&b);
+}
+
 void policy_log(const struct session *s, struct buf *line)
 {
 	const struct verdict *v = &s->tx.policy.verdict;
 	char *hits = rules_hit(v);
+	char *auth = auth_summary(&s->tx.policy.facts);
 	char score[32];
 
 	log_kv(line, "action", rule_action_name(v->action));
 	snprintf(score, sizeof(score), "%.2f", v->score);
 	log_kv(line, "score", score);
 	log_kv(line, "rules", hits);
+	if (auth[0])
+		log_kv(line, "auth", auth);
+	free(auth);
 	free(hits);
 }

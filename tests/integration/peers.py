@@ -928,7 +928,11 @@ class Sekishod:
         self.killed = False
 
     def write_conf(self, extra_text=""):
-        self.conf_path.write_text(render_conf(self.settings) + extra_text)
+        # whole or not at all: a reload must never read a half-written file
+        # (an empty one is valid, all defaults, and delivers elsewhere)
+        tmp = self.conf_path.with_suffix(".tmp")
+        tmp.write_text(render_conf(self.settings) + extra_text)
+        os.replace(tmp, self.conf_path)
 
     def start(self, timeout=15):
         self.logf = open(self.log_path, "ab")
