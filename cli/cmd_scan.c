@@ -76,6 +76,25 @@ static void print_tree(const struct content_report *report)
 	}
 }
 
+/* print_links - every link with its facts */
+static void print_links(const struct content_report *report)
+{
+	if (report->nlinks == 0)
+		return;
+	printf("links:\n");
+	for (size_t i = 0; i < report->nlinks; i++) {
+		const struct content_report_part *link = &report->links[i];
+
+		printf("  %s  ", link->path);
+		print_value(link->label);
+		for (size_t f = 0; f < link->facts.count; f++)
+			for (size_t v = 0; v < link->facts.items[f].count; v++) {
+				printf("    %s = ", link->facts.items[f].name);
+				print_value(link->facts.items[f].values[v]);
+			}
+	}
+}
+
 static void print_text(const struct scan_result *res, const struct content_report *report,
 		       bool explain)
 {
@@ -83,6 +102,7 @@ static void print_text(const struct scan_result *res, const struct content_repor
 
 	if (explain) {
 		print_tree(report);
+		print_links(report);
 		print_facts("session facts", &res->pipeline.facts);
 		print_facts("message facts", &res->tx.facts);
 		printf("rules hit:\n");
@@ -149,6 +169,14 @@ static void json_tree(struct buf *out, const struct content_report *report)
 		text_json(out, report->parts[i].label);
 		buf_append_str(out, ",\"facts\":");
 		json_facts(out, &report->parts[i].facts, &none);
+		buf_append_char(out, '}');
+	}
+	buf_append_str(out, "],\"links\":[");
+	for (size_t i = 0; i < report->nlinks; i++) {
+		buf_append_str(out, i ? ",{\"url\":" : "{\"url\":");
+		text_json(out, report->links[i].label);
+		buf_append_str(out, ",\"facts\":");
+		json_facts(out, &report->links[i].facts, &none);
 		buf_append_char(out, '}');
 	}
 	buf_append_char(out, ']');

@@ -181,6 +181,21 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "dnsbl", .type = CONF_DOMAINS, .offset = CONF_FIELD(dnsbl), .def = "",
 	  .desc = "DNS block lists the client address is looked up in" },
 
+	/* links in messages */
+	{ .name = "url_max", .type = CONF_INT, .offset = CONF_FIELD(url_max), .def = "1000",
+	  .min = 1, .max = 100000, .desc = "links inspected per message" },
+	{ .name = "protect_domains", .type = CONF_DOMAINS,
+	  .offset = CONF_FIELD(protect_domains), .def = "",
+	  .desc = "domains whose look-alikes in links are flagged (url.confusable)" },
+	{ .name = "url_shorteners", .type = CONF_DOMAINS, .offset = CONF_FIELD(url_shorteners),
+	  .def = "bit.ly tinyurl.com t.co goo.gl ow.ly is.gd buff.ly rebrand.ly cutt.ly "
+		 "shorturl.at tiny.cc rb.gy t.ly bit.do lnkd.in s.id v.gd qr.net x.gd",
+	  .desc = "link shortening services (url.shortener)" },
+	{ .name = "uribl", .type = CONF_DOMAINS, .offset = CONF_FIELD(uribl), .def = "",
+	  .desc = "DNS lists the domains of links are looked up in (URIBL, SURBL)" },
+	{ .name = "uribl_max_lookups", .type = CONF_INT, .offset = CONF_FIELD(uribl_max_lookups),
+	  .def = "20", .min = 0, .max = 1000, .desc = "link domains looked up per message" },
+
 	/* who may send what */
 	{ .name = "relay_domains", .type = CONF_DOMAINS,
 	  .offset = CONF_FIELD(relay_domains), .def = "",

@@ -80,6 +80,12 @@ struct conf {
 	bool dmarc;
 	char *psl_file;			/* the public suffix list */
 	struct strlist dnsbl;		/* zones the client address is looked up in */
+	/* links in messages */
+	long url_max;			/* links inspected per message */
+	struct strlist protect_domains;	/* whose look-alikes are flagged */
+	struct strlist url_shorteners;
+	struct strlist uribl;		/* zones link domains are looked up in */
+	long uribl_max_lookups;		/* domains looked up per message */
 	/* who may send what */
 	struct strlist relay_domains;	/* lowercased; ".example.com" also matches subdomains */
 	struct cidr_list mynetworks;	/* may relay anywhere */

@@ -21,6 +21,8 @@ struct auth_services {
 	struct dkim_verifier *dkim;	/* NULL: dkim = no */
 	struct dmarc_ctx *dmarc;	/* NULL: dmarc = no */
 	struct strlist dnsbl;		/* zones the client is looked up in (a copy) */
+	struct strlist uribl;		/* zones link domains are looked up in (a copy) */
+	size_t uribl_max;		/* link domains looked up per message */
 	char *authserv_id;		/* authserv_id, or myhostname */
 };
 

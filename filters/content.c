@@ -23,6 +23,7 @@ struct content_engine {
 	struct content_settings settings;
 	struct filetype_detector *types;
 	struct av_engine *av;		/* NULL: antivirus off */
+	struct url_scanner *urls;
 	char *describe;
 };
 
@@ -31,6 +32,7 @@ struct analysis {
 	struct facts *facts;
 	struct content_report *report;
 	struct attachment_ctx files;
+	struct url_scan *urls;
 };
 
 void content_settings_from_conf(const struct conf *c, struct content_settings *s)
@@ -52,6 +54,10 @@ void content_settings_from_conf(const struct conf *c, struct content_settings *s
 	s->av.max_recursion = (unsigned)c->clamav_max_recursion;
 	s->av.max_scantime_ms = (unsigned)(c->clamav_max_scantime * 1000);
 	s->av.clamd_timeout_ms = (unsigned)(c->clamav_max_scantime * 1000 + 10000);
+	s->urls.max = (size_t)c->url_max;
+	s->urls.shorteners = &c->url_shorteners;
+	s->urls.protect = &c->protect_domains;
+	s->urls.psl_file = c->psl_file;
 }
 
 struct content_engine *content_engine_new(const struct content_settings *s, char **error_r)
@@ -64,9 +70,16 @@ struct content_engine *content_engine_new(const struct content_settings *s, char
 		free(e);
 		return NULL;
 	}
+	e->urls = url_scanner_new(&s->urls, error_r);
+	if (!e->urls) {
+		filetype_free(e->types);
+		free(e);
+		return NULL;
+	}
 	if (s->av.clamav && s->av.clamav[0] && strcmp(s->av.clamav, "off") != 0) {
 		e->av = av_engine_new(&s->av, error_r);
 		if (!e->av) {
+			url_scanner_free(e->urls);
 			filetype_free(e->types);
 			free(e);
 			return NULL;
@@ -76,6 +89,7 @@ struct content_engine *content_engine_new(const struct content_settings *s, char
 	/* the strings belong to the caller's configuration */
 	e->settings.av.clamav = NULL;
 	e->settings.av.db_dir = NULL;
+	memset(&e->settings.urls, 0, sizeof(e->settings.urls));
 	return e;
 }
 
@@ -85,6 +99,7 @@ void content_engine_free(struct content_engine *e)
 		return;
 	filetype_free(e->types);
 	av_engine_free(e->av);
+	url_scanner_free(e->urls);
 	free(e->describe);
 	free(e);
 }
@@ -115,6 +130,28 @@ void content_report_free(struct content_report *r)
 	free(r->parts);
 	r->parts = NULL;
 	r->count = 0;
+	for (size_t i = 0; i < r->nlinks; i++) {
+		free(r->links[i].path);
+		free(r->links[i].label);
+		facts_clear(&r->links[i].facts);
+	}
+	free(r->links);
+	r->links = NULL;
+	r->nlinks = 0;
+}
+
+void content_report_add_link(struct content_report *r, const char *url, const struct facts *f)
+{
+	struct content_report_part *link;
+
+	r->links = xrealloc(r->links, (r->nlinks + 1) * sizeof(*r->links));
+	link = &r->links[r->nlinks++];
+	*link = (struct content_report_part){
+	    .path = xasprintf("link %zu", r->nlinks),
+	    .label = xstrdup(url),
+	};
+	facts_init(&link->facts);
+	facts_merge(&link->facts, f);
 }
 
 /*
@@ -151,6 +188,19 @@ static void file_done(void *opaque, const char *path, size_t depth, const char *
 	facts_merge(facts_add_file(a->facts), facts);
 	if (a->report)
 		report_add(a->report, path, depth, label, facts);
+}
+
+/* html_attachment - an HTML file that is not a text/html body part (those
+ * come through body.html): its links count like the body's */
+static bool html_attachment(const struct mime_part_info *p)
+{
+	const char *name = p->filename, *dot = name ? strrchr(name, '.') : NULL;
+
+	if (strcmp(p->content_type, "text/html") == 0)
+		return false;
+	return dot && (g_ascii_strcasecmp(dot, ".html") == 0 || g_ascii_strcasecmp(dot, ".htm") == 0 ||
+		       g_ascii_strcasecmp(dot, ".shtml") == 0 || g_ascii_strcasecmp(dot, ".xhtml") == 0 ||
+		       g_ascii_strcasecmp(dot, ".svg") == 0);
 }
 
 /* is_attachment - does a MIME leaf count as a file? (see content.h) */
@@ -203,6 +253,8 @@ static void on_part(void *opaque, const struct mime_part_info *p)
 		facts_merge(a->facts, &f);
 		facts_clear(&f);
 	}
+	if (html_attachment(p))
+		url_scan_html(a->urls, (const char *)p->data, p->size);
 	filetype_detect(a->e->types, p->data, p->size, &t);
 	if (is_attachment(p) || t.executable) {
 		file.type = &t;
@@ -213,6 +265,18 @@ static void on_part(void *opaque, const struct mime_part_info *p)
 		facts_init(&none);
 		report_add(a->report, p->path, p->depth, p->content_type, &none);
 	}
+}
+
+/* scan_bodies - the links of every body, already UTF-8 (message.c) */
+static void scan_bodies(struct url_scan *urls, const struct facts *facts)
+{
+	const struct fact *html = facts_find(facts, "body.html");
+	const struct fact *text = facts_find(facts, "body.text");
+
+	for (size_t i = 0; html && i < html->count; i++)
+		url_scan_html(urls, html->values[i], strlen(html->values[i]));
+	for (size_t i = 0; text && i < text->count; i++)
+		url_scan_text(urls, text->values[i], strlen(text->values[i]));
 }
 
 void content_analyze(struct content_engine *e, const char *msg, size_t len, struct facts *facts,
@@ -232,7 +296,10 @@ void content_analyze(struct content_engine *e, const char *msg, size_t len, stru
 	struct message_visitor visitor = {.part = on_part, .ctx = &a};
 
 	a.files.ctx = &a;
+	a.urls = url_scan_begin(e->urls, report);
 	message_walk(msg, len, &e->settings.mime, &visitor, facts);
+	scan_bodies(a.urls, facts);
+	url_scan_end(a.urls, facts);
 	if (e->av)
 		av_scan_bytes(&a, msg, len, facts);
 }

@@ -30,6 +30,7 @@
  *   archive.corrupt            "yes": an archive that could not be read
  *   office.macros              "yes": VBA in an OLE2 or OOXML document
  *   av.*                       antivirus (av.h)
+ *   url.*                      links (url_scan.h)
  * Every file counts: MIME leaves with a name, an attachment disposition, a
  * type that is not text/plain or text/html, or executable content, and
  * every member of an archive (to archive_max_depth levels).
@@ -45,12 +46,14 @@
 #include "filters/av.h"
 #include "filters/facts.h"
 #include "filters/message.h"
+#include "filters/url_scan.h"
 
 struct content_settings {
 	struct message_limits mime;
 	struct archive_limits archive;
 	size_t archive_max_depth;	/* archives inside archives */
 	struct av_settings av;
+	struct url_scan_settings urls;	/* the lists belong to the configuration */
 };
 
 /* content_settings_from_conf - the settings sekisho.conf gives */
@@ -81,9 +84,14 @@ struct content_report_part {
 struct content_report {
 	struct content_report_part *parts;
 	size_t count;
+	struct content_report_part *links;	/* every link: label is the URL */
+	size_t nlinks;
 };
 
 void content_report_free(struct content_report *r);
+
+/* content_report_add_link - one link and its facts (copied) */
+void content_report_add_link(struct content_report *r, const char *url, const struct facts *f);
 
 /* content_analyze - the facts of msg[0..len); report may be NULL */
 void content_analyze(struct content_engine *e, const char *msg, size_t len, struct facts *facts,

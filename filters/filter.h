@@ -60,6 +60,7 @@ extern const struct filter filter_envelope;
 extern const struct filter filter_dnsbl;
 extern const struct filter filter_spf;
 extern const struct filter filter_message;
+extern const struct filter filter_uribl;
 extern const struct filter filter_dkim;
 extern const struct filter filter_dmarc;
 

@@ -10,6 +10,8 @@ static const struct filter *const registry[] = {
 	&filter_dnsbl,
 	&filter_spf,
 	&filter_message,
+	/* after message: the links the analyzers found */
+	&filter_uribl,
 	/* after spf: DMARC reads the SPF and DKIM facts */
 	&filter_dkim,
 	&filter_dmarc,

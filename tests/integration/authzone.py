@@ -92,6 +92,10 @@ def records(keys):
         ("6.0.0.127.bl.example.org", "A", "127.0.0.4"),
         ("7.0.0.127.bl.example.org", "A", "127.0.0.10"),
         ("bl.example.org", "TXT", "test block list"),
+        # the URI block list (keyed by registered domain): example.net, and
+        # 192.168.1.1 reversed
+        ("example.net.uribl.example.org", "A", "127.0.0.2"),
+        ("1.1.168.192.uribl.example.org", "A", "127.0.0.4"),
     ]
     for i in range(11):
         out.append((f"h{i}.example.org", "A", "192.0.2.1"))

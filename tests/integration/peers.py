@@ -294,6 +294,15 @@ def dot_stuff(message):
     return b"\r\n".join(b"." + l if l.startswith(b".") else l for l in lines)
 
 
+def rules_hit(line):
+    """The rules of a transaction log line's rules= field: one name, several
+    quoted, or none ("")."""
+    m = re.search(r' rules=(?:"([^"]*)"|(\S+))', line)
+    if not m:
+        return []
+    return (m.group(1) if m.group(1) is not None else m.group(2)).split()
+
+
 def split_received(data, auth_results=None):
     """Split a message into its leading Received: headers (each with its
     continuation lines, as bytes) and the rest. The Authentication-Results

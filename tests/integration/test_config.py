@@ -47,7 +47,8 @@ def test_shipped_config_lists_every_key():
                 "clamav_db", "clamav_max_filesize", "clamav_max_scansize", "clamav_max_files",
                 "clamav_max_recursion", "clamav_max_scantime", "dns_forward", "dns_timeout",
                 "dns_trust_anchor", "authserv_id", "spf", "dkim", "dmarc", "psl_file",
-                "dnsbl"):
+                "dnsbl", "url_max", "protect_domains", "url_shorteners", "uribl",
+                "uribl_max_lookups"):
         assert f"#{key} =" in text, key
 
 

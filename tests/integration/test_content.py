@@ -4,7 +4,6 @@ shipped attachment and antivirus rules, and what happens when an analyzer
 crashes, hangs or a signature database changes under load."""
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import peers
+from peers import rules_hit
 
 CORPUS = peers.REPO / "test-corpus" / "content"
 CLAMAV_DB = peers.REPO / "test-corpus" / "clamav"
@@ -120,12 +120,6 @@ def analyzer_pids(d, want=None):
     for supervisor in children(d.pid):
         pids.extend(children(supervisor))
     return pids
-
-
-def rules_hit(line):
-    """The rules= field of a transaction log line: one name, or several quoted."""
-    m = re.search(r' rules=(?:"([^"]*)"|(\S+))', line)
-    return (m.group(1) or m.group(2)).split() if m else []
 
 
 def test_corpus_verdicts_through_the_daemon(gateway):
