@@ -147,10 +147,25 @@ static int by_name(const void *a, const void *b)
 	return strcmp((*fa)->name, (*fb)->name);
 }
 
+/* flatten_sets - each set's facts under "<prefix>NNNNN.<name>" into flat */
+static size_t flatten_sets(const struct facts *sets, size_t nsets, const char *prefix,
+			   struct fact *flat, size_t n, char **names, size_t *nnames)
+{
+	for (size_t i = 0; i < nsets; i++)
+		for (size_t j = 0; j < sets[i].count; j++) {
+			flat[n] = sets[i].items[j];
+			flat[n].name = names[(*nnames)++] =
+			    xasprintf("%s%05zu.%s", prefix, i, sets[i].items[j].name);
+			n++;
+		}
+	return n;
+}
+
 /*
- * flat_facts - f's facts, then each file's under "file.NNNNN.<name>"
- * (facts.h): shallow copies sharing the values; only the file names are
- * new, and *names_r holds them for the caller to free.
+ * flat_facts - f's facts, then each file's and each link's under
+ * "file.NNNNN.<name>" and "link.NNNNN.<name>" (facts.h): shallow copies
+ * sharing the values; only the names are new, and *names_r holds them for
+ * the caller to free.
  */
 static struct fact *flat_facts(const struct facts *f, size_t *count_r, char ***names_r)
 {
@@ -160,17 +175,14 @@ static struct fact *flat_facts(const struct facts *f, size_t *count_r, char ***n
 
 	for (size_t i = 0; i < f->nfiles; i++)
 		total += f->files[i].count;
+	for (size_t i = 0; i < f->nlinks; i++)
+		total += f->links[i].count;
 	flat = xcalloc(total + 1, sizeof(*flat));
 	names = xcalloc(total - f->count + 1, sizeof(*names));
 	for (size_t i = 0; i < f->count; i++)
 		flat[n++] = f->items[i];
-	for (size_t i = 0; i < f->nfiles; i++)
-		for (size_t j = 0; j < f->files[i].count; j++) {
-			flat[n] = f->files[i].items[j];
-			flat[n].name = names[nnames++] =
-			    xasprintf(FACTS_FILE_PREFIX "%05zu.%s", i, f->files[i].items[j].name);
-			n++;
-		}
+	n = flatten_sets(f->files, f->nfiles, FACTS_FILE_PREFIX, flat, n, names, &nnames);
+	n = flatten_sets(f->links, f->nlinks, FACTS_LINK_PREFIX, flat, n, names, &nnames);
 	*count_r = n;
 	*names_r = names;
 	return flat;

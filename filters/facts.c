@@ -17,6 +17,8 @@ void facts_init(struct facts *f)
 	f->count = 0;
 	f->files = NULL;
 	f->nfiles = 0;
+	f->links = NULL;
+	f->nlinks = 0;
 }
 
 static void fact_free(struct fact *fact)
@@ -35,6 +37,9 @@ void facts_clear(struct facts *f)
 	for (size_t i = 0; i < f->nfiles; i++)
 		facts_clear(&f->files[i]);
 	free(f->files);
+	for (size_t i = 0; i < f->nlinks; i++)
+		facts_clear(&f->links[i]);
+	free(f->links);
 	facts_init(f);
 }
 
@@ -148,6 +153,8 @@ void facts_merge(struct facts *dst, const struct facts *src)
 			facts_add_str(dst, src->items[i].name, src->items[i].values[j]);
 	for (size_t i = 0; i < src->nfiles; i++)
 		facts_merge(facts_add_file(dst), &src->files[i]);
+	for (size_t i = 0; i < src->nlinks; i++)
+		facts_merge(facts_add_link(dst), &src->links[i]);
 }
 
 /* grow - room for one more of n items, doubling at powers of two; only for
@@ -160,20 +167,31 @@ static void *grow(void *items, size_t n, size_t size)
 	return items;
 }
 
-struct facts *facts_add_file(struct facts *f)
+/* add_set - a new, empty set at the end of *sets */
+static struct facts *add_set(struct facts **sets, size_t *n)
 {
-	f->files = grow(f->files, f->nfiles, sizeof(*f->files));
-	facts_init(&f->files[f->nfiles]);
-	return &f->files[f->nfiles++];
+	*sets = grow(*sets, *n, sizeof(**sets));
+	facts_init(&(*sets)[*n]);
+	return &(*sets)[(*n)++];
 }
 
-/* file_id_len - length of "file.<id>." at the start of name, or 0 */
-static size_t file_id_len(const char *name)
+struct facts *facts_add_file(struct facts *f)
 {
-	size_t n = strlen(FACTS_FILE_PREFIX);
+	return add_set(&f->files, &f->nfiles);
+}
+
+struct facts *facts_add_link(struct facts *f)
+{
+	return add_set(&f->links, &f->nlinks);
+}
+
+/* id_len - length of "<prefix><id>." at the start of name, or 0 */
+static size_t id_len_of(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
 	const char *dot;
 
-	if (strncmp(name, FACTS_FILE_PREFIX, n) != 0)
+	if (strncmp(name, prefix, n) != 0)
 		return 0;
 	dot = strchr(name + n, '.');
 	return dot && dot > name + n && dot[1] ? (size_t)(dot - name) + 1 : 0;
@@ -184,16 +202,16 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const struct fact *)a)->name, ((const struct fact *)b)->name);
 }
 
-void facts_unflatten_files(struct facts *f)
+/* unflatten - the "<prefix><id>." facts of f into sets of their own */
+static void unflatten(struct facts *f, const char *prefix, struct facts **sets, size_t *nsets)
 {
 	struct fact *moved = xcalloc(f->count + 1, sizeof(*moved));
-	size_t nmoved = 0, kept = 0;
+	size_t nmoved = 0, kept = 0, prev_len = 0;
 	const char *prev = NULL;
-	size_t prev_len = 0;
-	struct facts *file = NULL;
+	struct facts *set = NULL;
 
 	for (size_t i = 0; i < f->count; i++) {
-		if (file_id_len(f->items[i].name))
+		if (id_len_of(f->items[i].name, prefix))
 			moved[nmoved++] = f->items[i];
 		else
 			f->items[kept++] = f->items[i];
@@ -202,20 +220,26 @@ void facts_unflatten_files(struct facts *f)
 	/* same id, adjacent: one set per id, whatever order the ids came in */
 	qsort(moved, nmoved, sizeof(*moved), by_name);
 	for (size_t i = 0; i < nmoved; i++) {
-		size_t id_len = file_id_len(moved[i].name);
-		char *rest = xstrdup(moved[i].name + id_len);
+		size_t id_len = id_len_of(moved[i].name, prefix);
 
 		if (!prev || id_len != prev_len || strncmp(prev, moved[i].name, id_len) != 0) {
-			file = facts_add_file(f);
+			set = add_set(sets, nsets);
 			prev = moved[i].name;
 			prev_len = id_len;
 		}
 		/* the fact moves whole: values and all, under its own name */
-		file->items = grow(file->items, file->count, sizeof(*file->items));
-		file->items[file->count++] = (struct fact){
-		    .name = rest, .values = moved[i].values, .count = moved[i].count};
+		set->items = grow(set->items, set->count, sizeof(*set->items));
+		set->items[set->count++] = (struct fact){.name = xstrdup(moved[i].name + id_len),
+							 .values = moved[i].values,
+							 .count = moved[i].count};
 	}
 	for (size_t i = 0; i < nmoved; i++)
 		free(moved[i].name);
 	free(moved);
+}
+
+void facts_unflatten_files(struct facts *f)
+{
+	unflatten(f, FACTS_FILE_PREFIX, &f->files, &f->nfiles);
+	unflatten(f, FACTS_LINK_PREFIX, &f->links, &f->nlinks);
 }

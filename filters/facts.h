@@ -20,19 +20,24 @@ struct fact {
 
 /*
  * A message's facts also keep one set per file (attachment or archive
- * member) in files[]: the values of attachment.*, archive.* and office.*
- * that one file gave, so a rule can ask several things of the same file
- * (rule_eval.c). The same values are in items[] too, merged over all files.
+ * member) in files[], the values of attachment.*, archive.* and office.*
+ * that one file gave, and one set per link in links[], its url.* values,
+ * so a rule can ask several things of the same file or link
+ * (rule_eval.c). The same values are in items[] too, merged.
  */
 struct facts {
 	struct fact *items;
 	size_t count;
 	struct facts *files;
 	size_t nfiles;
+	struct facts *links;
+	size_t nlinks;
 };
 
-/* Names of per-file facts when flattened for the wire: "file.00003.attachment.ext" */
+/* Names of per-file and per-link facts when flattened for the wire:
+ * "file.00003.attachment.ext", "link.00012.url.host" */
 #define FACTS_FILE_PREFIX "file."
+#define FACTS_LINK_PREFIX "link."
 
 void facts_init(struct facts *f);
 void facts_clear(struct facts *f);
@@ -51,13 +56,15 @@ void facts_remove(struct facts *f, const char *name);
 /* facts_merge - every value of src added to dst, and a copy of every file set */
 void facts_merge(struct facts *dst, const struct facts *src);
 
-/* facts_add_file - a new, empty per-file set of f (owned by f) */
+/* facts_add_file, facts_add_link - a new, empty per-file or per-link set of f (owned by f) */
 struct facts *facts_add_file(struct facts *f);
+struct facts *facts_add_link(struct facts *f);
 
 /*
  * facts_unflatten_files - undo the wire's flattening, in place: every
  * fact named "file.<id>.<name>" moves to a per-file set of its own id
- * (each distinct id one set, in name order), named <name> there.
+ * (each distinct id one set, in name order), named <name> there; so do
+ * "link.<id>.<name>" facts, to per-link sets.
  */
 void facts_unflatten_files(struct facts *f);
 

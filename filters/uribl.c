@@ -9,6 +9,9 @@
  *	uribl.error            "zone: why" for lookups that failed
  *	uribl.limit_exceeded   "yes": more distinct domains than
  *	                       uribl_max_lookups; the rest were not asked
+ *	url.uribl              in the set of each link (facts.h) whose domain
+ *	                       or address is listed: the zone, so a rule can
+ *	                       ask of that one link (an allow list, say)
  *
  * Registered domains are asked (a list keys on them), IP literals by their
  * reversed octets as DNSBLs do. The resolver's cache answers repeats, so a
@@ -19,8 +22,10 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/xalloc.h"
 #include "filters/auth.h"
 #include "filters/filter.h"
 
@@ -38,7 +43,22 @@ static bool query_name(const char *item, bool ip, const char *zone, char *out, s
 	return (size_t)snprintf(out, size, "%s.%s", item, zone) < size;
 }
 
-static void record(const char *zone, const char *item, const struct dns_answer *a,
+/* mark_links - url.uribl = zone in each link set whose field value is item */
+static void mark_links(struct facts *facts, const char *field, const char *item, const char *zone)
+{
+	for (size_t i = 0; i < facts->nlinks; i++) {
+		const struct fact *f = facts_find(&facts->links[i], field);
+
+		for (size_t j = 0; f && j < f->count; j++)
+			if (strcmp(f->values[j], item) == 0) {
+				facts_add_str(&facts->links[i], "url.uribl", zone);
+				facts_add_str(facts, "url.uribl", zone);
+				break;
+			}
+	}
+}
+
+static void record(const char *zone, const char *item, bool ip, const struct dns_answer *a,
 		   struct facts *facts)
 {
 	char text[600];
@@ -55,6 +75,7 @@ static void record(const char *zone, const char *item, const struct dns_answer *
 	if (listed) {
 		facts_add_str(facts, "uribl.listed", zone);
 		facts_add_str(facts, "uribl.domain", item);
+		mark_links(facts, ip ? "url.ip" : "url.domain", item, zone);
 	}
 }
 
@@ -76,7 +97,7 @@ static bool lookup(const struct auth_services *auth, const char *item, bool ip, 
 			continue;
 		auth->dns.query(auth->dns.ctx, name, DNS_TYPE_A, &a);
 		if (a.status == DNS_OK) {
-			record(auth->uribl.items[z], item, &a, facts);
+			record(auth->uribl.items[z], item, ip, &a, facts);
 		} else if (a.status == DNS_TEMPFAIL || a.status == DNS_PERMFAIL) {
 			snprintf(text, sizeof(text), "%s: %s: %s", auth->uribl.items[z], item,
 				 a.why ? a.why : "no answer");
@@ -87,22 +108,43 @@ static bool lookup(const struct auth_services *auth, const char *item, bool ip, 
 	return true;
 }
 
+/* items - a copy of the values of name: looking up adds facts, which moves them */
+static char **items(const struct facts *facts, const char *name, size_t *n)
+{
+	const struct fact *f = facts_find(facts, name);
+	char **out = xcalloc((f ? f->count : 0) + 1, sizeof(*out));
+
+	*n = f ? f->count : 0;
+	for (size_t i = 0; i < *n; i++)
+		out[i] = xstrdup(f->values[i]);
+	return out;
+}
+
+static void free_items(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void uribl_on_message(const struct filter_input *in, struct facts *facts)
 {
 	const struct auth_services *auth = in->auth;
-	const struct fact *domains = facts_find(facts, "url.domain");
-	const struct fact *ips = facts_find(facts, "url.ip");
-	size_t budget;
+	size_t ndomains, nips, budget;
+	char **domains, **ips;
+	bool go = true;
 
 	if (!auth || auth->uribl.count == 0)
 		return;
 	budget = auth->uribl_max;
-	for (size_t i = 0; domains && i < domains->count; i++)
-		if (!lookup(auth, domains->values[i], false, &budget, facts))
-			return;
-	for (size_t i = 0; ips && i < ips->count; i++)
-		if (!lookup(auth, ips->values[i], true, &budget, facts))
-			return;
+	domains = items(facts, "url.domain", &ndomains);
+	ips = items(facts, "url.ip", &nips);
+	for (size_t i = 0; go && i < ndomains; i++)
+		go = lookup(auth, domains[i], false, &budget, facts);
+	for (size_t i = 0; go && i < nips; i++)
+		go = lookup(auth, ips[i], true, &budget, facts);
+	free_items(domains, ndomains);
+	free_items(ips, nips);
 }
 
 const struct filter filter_uribl = {

@@ -24,7 +24,7 @@ struct url_scan {
 	struct url_scanner *u;
 	struct content_report *report;
 	GHashTable *seen;		/* "url\ntext" of every link recorded */
-	struct facts facts;		/* every link's, merged */
+	struct facts facts;		/* every link's, merged, and one set per link */
 	size_t count;
 	bool exceeded;
 };
@@ -172,6 +172,7 @@ static void add_link(struct url_scan *s, const struct url_ref *ref)
 	facts_init(&f);
 	link_facts(s, &info, ref->text, &f);
 	merge_unique(&s->facts, &f);
+	facts_merge(facts_add_link(&s->facts), &f);
 	if (s->report)
 		content_report_add_link(s->report, info.url ? info.url : ref->url, &f);
 	facts_clear(&f);
@@ -204,7 +205,7 @@ void url_scan_text(struct url_scan *s, const char *text, size_t len)
 
 void url_scan_end(struct url_scan *s, struct facts *facts)
 {
-	facts_merge(facts, &s->facts);
+	facts_merge(facts, &s->facts);	/* the links' sets come along */
 	facts_add_num(facts, "url.count", (double)s->count);
 	if (s->exceeded)
 		facts_set(facts, "url.limit_exceeded", "yes");

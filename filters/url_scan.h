@@ -24,9 +24,11 @@
  *	url.count                          distinct links
  *	url.limit_exceeded                 "yes": more than url_max links
  *
- * They are message facts (any link matches), not per-file ones. The
- * scan also lists every link, with its own facts, for `sekisho scan
- * --explain` (content.h's report).
+ * They are kept merged for the message and in one set per link
+ * (facts.h), so a rule can ask several things of one link (rule_eval.h);
+ * url.count and url.limit_exceeded are the message's only. The scan also
+ * lists every link, with its own facts, for `sekisho scan --explain`
+ * (content.h's report).
  */
 #ifndef SEKISHO_URL_SCAN_H
 #define SEKISHO_URL_SCAN_H

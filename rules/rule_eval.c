@@ -64,8 +64,8 @@ static const struct fact *lookup(const struct rule_env *env, const struct verdic
 		}
 		return NULL;
 	}
-	if (env->file && rule_field_per_file(field))
-		return facts_find(env->file, field);
+	if (env->item && rule_field_scope(field) == env->item_scope)
+		return facts_find(env->item, field);
 	if (env->tx && (f = facts_find(env->tx, field)) != NULL)
 		return f;
 	return env->session ? facts_find(env->session, field) : NULL;
@@ -147,7 +147,8 @@ static bool eval_cond(const struct expr *e, const struct rule_env *env, const st
 
 	if (e->op == OP_MATCH || e->op == OP_NOMATCH) {
 		/* the prefilter's candidates come from the message's values */
-		const struct fact *whole = env->file && env->tx && f && rule_field_per_file(e->field)
+		const struct fact *whole = env->item && env->tx && f &&
+						   rule_field_scope(e->field) == env->item_scope
 						   ? facts_find(env->tx, e->field)
 						   : f;
 		any = e->re && f && rule_regex_match_part(env->match, e->re, whole, f);
@@ -172,20 +173,26 @@ static bool eval(const struct expr *e, const struct rule_env *env, const struct 
 	}
 }
 
-/* eval_per_file - does the condition hold with the values of one file? */
-static bool eval_per_file(const struct expr *e, const struct rule_env *env,
-			  const struct verdict *v)
+/* eval_scoped - does the condition hold with the values of one file (or link)? */
+static bool eval_scoped(const struct expr *e, const struct rule_env *env, enum rule_scope scope,
+			const struct verdict *v)
 {
-	static const struct facts no_file;
+	static const struct facts none;
 	struct rule_env scoped = *env;
-	size_t n = env->tx ? env->tx->nfiles : 0;
+	const struct facts *sets = NULL;
+	size_t n = 0;
 
+	if (env->tx) {
+		sets = scope == SCOPE_FILE ? env->tx->files : env->tx->links;
+		n = scope == SCOPE_FILE ? env->tx->nfiles : env->tx->nlinks;
+	}
+	scoped.item_scope = scope;
 	if (n == 0) {
-		scoped.file = &no_file;
+		scoped.item = &none;
 		return eval(e, &scoped, v);
 	}
 	for (size_t i = 0; i < n; i++) {
-		scoped.file = &env->tx->files[i];
+		scoped.item = &sets[i];
 		if (eval(e, &scoped, v))
 			return true;
 	}
@@ -196,7 +203,8 @@ bool rule_matches(const struct rule *r, const struct rule_env *env, const struct
 {
 	if (r->when == NULL)
 		return true;
-	return r->per_file ? eval_per_file(r->when, env, v) : eval(r->when, env, v);
+	return r->scope != SCOPE_MESSAGE ? eval_scoped(r->when, env, r->scope, v)
+					 : eval(r->when, env, v);
 }
 
 enum rule_action rules_run_stage(const struct ruleset *rs, enum rule_stage stage,

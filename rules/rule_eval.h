@@ -14,7 +14,10 @@
  * holds with one file's values, so "attachment.ext == zip and
  * attachment.size > 10M" asks for one large zip, not any zip and any
  * large file. Other fields keep the message's values. With no file at all
- * the condition is judged once, with no file values.
+ * the condition is judged once, with no file values. A rule on url.*
+ * fields is judged link by link the same way (url.count and
+ * url.limit_exceeded are the message's); one rule cannot ask of a file
+ * and a link at once (the parser refuses it).
  */
 #ifndef SEKISHO_RULE_EVAL_H
 #define SEKISHO_RULE_EVAL_H
@@ -48,7 +51,8 @@ struct rule_env {
 	const struct facts *tx;
 	const struct facts *session;
 	struct rule_match_ctx *match;
-	const struct facts *file;	/* set by the evaluator: the file judged now */
+	const struct facts *item;	/* set by the evaluator: the file or link judged now */
+	enum rule_scope item_scope;	/* ... and which of the two */
 };
 
 /*

@@ -104,6 +104,7 @@ static const struct {
 	{"url.text_host", false, STAGE_DATA},
 	{"url.text_mismatch", false, STAGE_DATA},
 	{"url.shortener", false, STAGE_DATA},
+	{"url.uribl", false, STAGE_DATA},
 	{"url.count", false, STAGE_DATA},
 	{"url.limit_exceeded", false, STAGE_DATA},
 	{"uribl.listed", false, STAGE_DATA},
@@ -146,14 +147,17 @@ int rule_field_stage(const char *field)
 	return -1;
 }
 
-bool rule_field_per_file(const char *field)
+enum rule_scope rule_field_scope(const char *field)
 {
-	static const char *const scoped[] = {"attachment.", "archive.", "office."};
+	static const char *const file[] = {"attachment.", "archive.", "office."};
 
-	for (size_t i = 0; i < sizeof(scoped) / sizeof(scoped[0]); i++)
-		if (strncmp(field, scoped[i], strlen(scoped[i])) == 0)
-			return true;
-	return false;
+	for (size_t i = 0; i < sizeof(file) / sizeof(file[0]); i++)
+		if (strncmp(field, file[i], strlen(file[i])) == 0)
+			return SCOPE_FILE;
+	if (strncmp(field, "url.", 4) == 0 && strcmp(field, "url.count") != 0 &&
+	    strcmp(field, "url.limit_exceeded") != 0)
+		return SCOPE_LINK;
+	return SCOPE_MESSAGE;
 }
 
 static void error_at(struct parser *p, int line, int col, const char *fmt, ...)
@@ -557,14 +561,14 @@ void rule_expr_free(struct expr *e)
 	free(e);
 }
 
-/* expr_per_file - does e name a field of one file (rule_eval.h)? */
-static bool expr_per_file(const struct expr *e)
+/* expr_scopes - the scopes of the fields in e, as a bit set (1 << scope) */
+static unsigned expr_scopes(const struct expr *e)
 {
 	if (e == NULL)
-		return false;
+		return 0;
 	if (e->kind == EXPR_COND)
-		return rule_field_per_file(e->field);
-	return expr_per_file(e->left) || expr_per_file(e->right);
+		return 1u << rule_field_scope(e->field);
+	return expr_scopes(e->left) | expr_scopes(e->right);
 }
 
 /* expr_stage - the latest stage of any field in e */
@@ -617,7 +621,14 @@ static void finish_rule(struct parser *p)
 	if (!r->has_score && r->action == ACTION_NONE)
 		error_at(p, r->line, 1, "rule %s has neither score nor action", r->name);
 	r->stage = expr_stage(r->when);
-	r->per_file = expr_per_file(r->when);
+	unsigned scopes = expr_scopes(r->when);
+	if ((scopes & (1u << SCOPE_FILE)) && (scopes & (1u << SCOPE_LINK)))
+		error_at(p, r->line, 1,
+			 "rule %s asks of one file and one link at once (attachment.* and url.*): "
+			 "split it into two rules", r->name);
+	r->scope = scopes & (1u << SCOPE_FILE)	 ? SCOPE_FILE
+		   : scopes & (1u << SCOPE_LINK) ? SCOPE_LINK
+						 : SCOPE_MESSAGE;
 	token_list_free(&p->when);
 	p->rule = NULL;
 	p->in_when = false;

@@ -22,8 +22,13 @@ int rule_parse_file(struct ruleset *rs, const char *name, const char *text, size
 /* rule_field_stage - the stage a field is known at; -1 for an unknown field */
 int rule_field_stage(const char *field);
 
-/* rule_field_per_file - a field one file has: attachment.*, archive.*, office.* */
-bool rule_field_per_file(const char *field);
+/*
+ * rule_field_scope - SCOPE_FILE for a field one file has (attachment.*,
+ * archive.*, office.*), SCOPE_LINK for one a link has (url.*, but for
+ * url.count and url.limit_exceeded, which are the message's), else
+ * SCOPE_MESSAGE
+ */
+enum rule_scope rule_field_scope(const char *field);
 
 void rule_expr_free(struct expr *e);
 

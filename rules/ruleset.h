@@ -41,6 +41,13 @@ enum rule_action {
 
 enum expr_kind { EXPR_AND, EXPR_OR, EXPR_NOT, EXPR_COND };
 
+/* what one judgement of a rule sees (rule_eval.h) */
+enum rule_scope {
+	SCOPE_MESSAGE,	/* the message's facts */
+	SCOPE_FILE,	/* one file's attachment.*, archive.*, office.* at a time */
+	SCOPE_LINK,	/* one link's url.* at a time */
+};
+
 enum cond_op {
 	OP_EXISTS,	/* field alone: has a non-empty value */
 	OP_EQ,
@@ -95,7 +102,7 @@ struct rule {
 	enum rule_action action;
 	char *action_text;		/* reject/tempfail reply, quarantine reason, tag text */
 	enum rule_stage stage;
-	bool per_file;			/* names a file field: judged file by file */
+	enum rule_scope scope;		/* judged file by file, or link by link */
 	struct rule_test *tests;
 	size_t ntests;
 };

@@ -2,6 +2,7 @@
 (test-corpus/urls), a URI block list served by the private DNS server,
 look-alikes of protected domains, and `sekisho scan --explain`."""
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -119,3 +120,23 @@ def test_lookalike_of_a_protected_domain(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["facts"]["url.confusable"] == ["lookalike:example.com"], doc["facts"]
     assert "URL_LOOKALIKE" in json.dumps(doc["rules"]), doc["rules"]
+
+
+def test_allowlisted_link_is_not_scored(sekishod, exact_sink, tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    text = (rules / "65-urls.rules").read_text()
+    (rules / "65-urls.rules").write_text(text.replace("list url_allowlist =",
+                                                      "list url_allowlist = example.net"))
+    sink = exact_sink()
+    listed = sekishod(next_hop=f"smtp://127.0.0.1:{sink.port}", rules_dir=str(RULES),
+                      uribl="uribl.example.org", quarantine_dir=str(tmp_path / "q1"))
+    allowed = sekishod(next_hop=f"smtp://127.0.0.1:{sink.port}", rules_dir=str(rules),
+                       uribl="uribl.example.org", quarantine_dir=str(tmp_path / "q2"))
+    for d in (listed, allowed):
+        assert send(d, (CORPUS / "text-mismatch.eml").read_bytes()).code == 250
+        d.wait_log(r" tx=\S+ .*result=")
+    hit = set(rules_hit(listed.tx_lines()[-1]))
+    assert {"URIBL_LISTED", "URL_TEXT_MISMATCH"} <= hit, hit
+    hit = set(rules_hit(allowed.tx_lines()[-1]))
+    assert not {"URIBL_LISTED", "URL_TEXT_MISMATCH"} & hit, hit

@@ -337,6 +337,7 @@ static void test_wire_files(void)
 	facts_add_str(facts_add_file(&f), "attachment.ext", "txt");
 	facts_add_str(facts_add_file(&f), "attachment.ext", "exe");
 	facts_add_str(&f.files[1], "attachment.in_archive", "yes");
+	facts_add_str(facts_add_link(&f), "url.host", "www.example.com");
 	buf_init(&b);
 	wire_encode_facts(&f, &b);
 	facts_init(&back);
@@ -350,6 +351,9 @@ static void test_wire_files(void)
 		CHECK_STR(value(&back.files[1], "attachment.ext"), "exe");
 		CHECK_STR(value(&back.files[1], "attachment.in_archive"), "yes");
 	}
+	CHECK_INT(back.nlinks, 1);
+	if (back.nlinks == 1)
+		CHECK_STR(value(&back.links[0], "url.host"), "www.example.com");
 	facts_clear(&back);
 
 	/* Ids need not be dense or numbers: each distinct prefix is one file;

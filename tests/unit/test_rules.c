@@ -365,7 +365,7 @@ static bool per_file_match(const char *when, const struct facts *tx)
 	buf_init(&text);
 	buf_printf(&text, "rule R\n  when %s\n  score 1\n", when);
 	rs = load(buf_cstr(&text), &errors);
-	CHECK(rs != NULL && rs->rules[0].per_file);
+	CHECK(rs != NULL && rs->rules[0].scope != SCOPE_MESSAGE);
 	if (rs) {
 		struct rule_match_ctx *ctx = rule_match_ctx_new(rs->prefilter, rs->nregexes);
 		struct rule_env env = {.tx = tx, .match = ctx};
@@ -402,6 +402,40 @@ static void test_per_file(void)
 	CHECK(!per_file_match("attachment.ext == exe", &none));
 	CHECK(per_file_match("not attachment.ext == exe", &none));
 	facts_clear(&tx);
+}
+
+/* links: judged one at a time, like files; never both in one rule */
+static void test_per_link(void)
+{
+	struct facts tx;
+	struct facts *a, *b;
+	char *errors;
+
+	facts_init(&tx);
+	a = facts_add_link(&tx);
+	b = facts_add_link(&tx);
+	facts_add_str(a, "url.domain", "good.example");
+	facts_add_str(a, "url.uribl", "bl.example");
+	facts_add_str(b, "url.domain", "bad.example");
+	facts_add_str(b, "url.scheme", "http");
+	facts_add_str(&tx, "url.domain", "good.example");
+	facts_add_str(&tx, "url.domain", "bad.example");
+	facts_add_str(&tx, "url.uribl", "bl.example");
+	facts_add_str(&tx, "url.scheme", "http");
+	facts_add_str(&tx, "url.count", "2");
+	/* the listed link is the allowed one: no match, though some link is
+	 * listed and some domain is not allowed */
+	CHECK(!per_file_match("url.uribl and url.domain not in [good.example]", &tx));
+	CHECK(per_file_match("url.uribl and url.domain not in [other.example]", &tx));
+	CHECK(!per_file_match("url.domain == good.example and url.scheme == http", &tx));
+	CHECK(per_file_match("url.domain == bad.example and url.scheme == http", &tx));
+	/* url.count is the message's, whatever the link */
+	CHECK(per_file_match("url.domain == bad.example and url.count > 1", &tx));
+	facts_clear(&tx);
+	CHECK(load("rule R\n  when url.domain == a.example and attachment.ext == exe\n  score 1\n",
+		   &errors) == NULL);
+	CHECK(errors && strstr(errors, "asks of one file and one link at once") != NULL);
+	free(errors);
 }
 
 static void test_tests_and_lists(void)
@@ -450,6 +484,7 @@ int main(void)
 	test_verdict();
 	test_prefilter();
 	test_per_file();
+	test_per_link();
 	test_cache();
 	test_tests_and_lists();
 	return check_summary("test_rules");
