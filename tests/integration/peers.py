@@ -539,6 +539,10 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    # socketserver's default backlog is 5: with 20 sessions opening their
+    # next-hop connections at once, the kernel completed handshakes it then
+    # dropped, and the gateway waited for a greeting that never came
+    request_queue_size = 128
 
 
 class _TCP6Server(_TCPServer):
@@ -548,6 +552,7 @@ class _TCP6Server(_TCPServer):
 class _UnixServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128
 
 
 class ExactSink:

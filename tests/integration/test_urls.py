@@ -18,7 +18,7 @@ EXPECTED = {
     "text-mismatch.eml": {"URL_TEXT_MISMATCH"},
     "userinfo.eml": {"URL_USERINFO"},
     "ip-obfuscated.eml": {"URL_IP_OBFUSCATED", "URL_IP_LITERAL"},
-    "mixed-script.eml": {"URL_MIXED_SCRIPT"},
+    "mixed-script.eml": {"URL_MIXED_SCRIPT", "URL_PUNYCODE"},
     "script-scheme.eml": {"URL_SCRIPT_SCHEME"},
     "shortener.eml": {"URL_SHORTENER"},
     "clean-newsletter.eml": set(),
