@@ -17,17 +17,10 @@
 
 #include "common/conf.h"
 #include "common/xalloc.h"
+#include "tests/fuzz/fuzz_assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(cond)                                                                          \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-			        #cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* fuzz_errors - one "fuzz.conf..." line per error, printable ASCII only */
 static void fuzz_errors(const char *errors)

@@ -18,17 +18,10 @@
 
 #include "common/xalloc.h"
 #include "filters/mail_from.h"
+#include "tests/fuzz/fuzz_assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(cond)                                                                          \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-			        #cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* fuzz_host_name - a lowercase LDH name with two labels or more, as mail_from.h promises */
 static void fuzz_host_name(const char *d)

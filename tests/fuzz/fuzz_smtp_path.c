@@ -19,17 +19,10 @@
 
 #include "common/xalloc.h"
 #include "gateway/smtp_path.h"
+#include "tests/fuzz/fuzz_assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(cond)                                                  \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",   \
-				__FILE__, __LINE__, #cond);                \
-			abort();                                           \
-		}                                                          \
-	} while (0)
 
 /* fuzz_ascii - no byte of s is outside ASCII */
 static bool fuzz_ascii(const char *s)

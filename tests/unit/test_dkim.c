@@ -28,28 +28,19 @@
 #include "filters/dkim_verify.h"
 #include "filters/facts.h"
 #include "tests/unit/check.h"
+#include "tests/unit/test_support.h"
 
 /* ---- fixtures and the table-backed lookup ---- */
 
-/* read_fixture - tests/unit/data/dkim/name into b, under $srcdir as the harness sets it */
-static bool read_fixture(const char *name, struct buf *b)
+/* dkim_fixture - tests/unit/data/dkim/name into b, NUL-terminated as well
+ * (for the string functions that edit copies) */
+static bool dkim_fixture(const char *name, struct buf *b)
 {
-	const char *srcdir = getenv("srcdir");
-	char path[4096], chunk[8192];
-	FILE *f;
-	size_t n;
+	char path[512];
 
-	snprintf(path, sizeof(path), "%s/tests/unit/data/dkim/%s", srcdir ? srcdir : ".", name);
-	buf_init(b);
-	if (!(f = fopen(path, "rb"))) {
-		perror(path);
-		CHECK(!"fixture missing");
+	snprintf(path, sizeof(path), "dkim/%s", name);
+	if (!read_fixture(path, b))
 		return false;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(b, chunk, n);
-	fclose(f);
-	/* NUL-terminated as well, for the string functions that edit copies */
 	(void)buf_cstr(b);
 	return true;
 }
@@ -87,7 +78,7 @@ static void load_zone(void)
 	struct buf b;
 	char *line, *save = NULL;
 
-	if (!read_fixture("zone.txt", &b))
+	if (!dkim_fixture("zone.txt", &b))
 		return;
 	for (line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *space = strchr(line, ' ');
@@ -443,7 +434,7 @@ static void test_fixtures(void)
 		struct dkim_outcome o;
 		struct buf msg;
 
-		if (!read_fixture(c->file, &msg))
+		if (!dkim_fixture(c->file, &msg))
 			continue;
 		verify_with(&t, msg.data, msg.len, &o);
 		CHECK_INT(o.count, c->count);
@@ -544,7 +535,7 @@ static void test_dns_outcomes(void)
 {
 	struct buf msg;
 
-	if (!read_fixture("rsa-relaxed.eml", &msg))
+	if (!dkim_fixture("rsa-relaxed.eml", &msg))
 		return;
 	for (size_t i = 0; i < sizeof(dns_cases) / sizeof(dns_cases[0]); i++) {
 		const struct dns_case *c = &dns_cases[i];
@@ -620,7 +611,7 @@ static void test_broken_signatures(void)
 {
 	struct buf msg;
 
-	if (!read_fixture("rsa-relaxed.eml", &msg))
+	if (!dkim_fixture("rsa-relaxed.eml", &msg))
 		return;
 	for (size_t i = 0; i < sizeof(broken_cases) / sizeof(broken_cases[0]); i++) {
 		const struct broken_case *c = &broken_cases[i];
@@ -718,7 +709,7 @@ static void test_limit(void)
 {
 	struct buf msg;
 
-	if (!read_fixture("rsa-relaxed.eml", &msg))
+	if (!dkim_fixture("rsa-relaxed.eml", &msg))
 		return;
 	for (size_t i = 0; i < sizeof(limit_cases) / sizeof(limit_cases[0]); i++) {
 		const struct limit_case *c = &limit_cases[i];
@@ -750,7 +741,7 @@ static void test_length_without_tail(void)
 	struct dkim_outcome o;
 	struct buf msg;
 
-	if (!read_fixture("length-tail.eml", &msg))
+	if (!dkim_fixture("length-tail.eml", &msg))
 		return;
 	CHECK(msg.len > strlen(tail) && strcmp(buf_cstr(&msg) + msg.len - strlen(tail), tail) == 0);
 	verify_with(&t, msg.data, msg.len - strlen(tail), &o);
@@ -787,7 +778,7 @@ static void facts_of(const char *file, struct facts *f)
 	struct buf msg;
 
 	facts_init(f);
-	if (!read_fixture(file, &msg))
+	if (!dkim_fixture(file, &msg))
 		return;
 	verify_with(&t, msg.data, msg.len, &o);
 	dkim_record_facts(&o, f);
@@ -1222,7 +1213,7 @@ static void test_threads(void)
 	pthread_t threads[4];
 
 	for (size_t i = 0; i < 4; i++) {
-		read_fixture(files[i], &job.msgs[i]);
+		dkim_fixture(files[i], &job.msgs[i]);
 		job.cases[i] = fixture_case(files[i]);
 	}
 	for (size_t i = 0; i < 4; i++)
