@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/xalloc.h"
 #include "filters/auth.h"
@@ -70,6 +71,12 @@ int snapshot_build(const char *path, struct snapshot **snap_r, char **errors_r)
 	return 0;
 fail:
 	snapshot_free(snap);
+	/* conf errors are lines; the libraries' messages are not: end every one */
+	if (*errors_r && (*errors_r)[0] && (*errors_r)[strlen(*errors_r) - 1] != '\n') {
+		char *line = xasprintf("%s\n", *errors_r);
+		free(*errors_r);
+		*errors_r = line;
+	}
 	return -1;
 }
 

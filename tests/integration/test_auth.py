@@ -345,6 +345,17 @@ def test_dmarc_two_from_headers_never_pass(policy_gateway, dkim_keys):
     assert r.code == 550 and "DMARC" in r.text, r
 
 
+def test_message_without_from_fails_dmarc_but_is_not_refused_as_a_policy(policy_gateway):
+    # no owner asked for anything: scored (FROM_NOT_ONE_AUTHOR), not a DMARC reject
+    msg = (b"To: user@example.test\r\nSubject: no-from\r\n"
+           b"Date: Wed, 02 Dec 2026 10:00:00 +0000\r\n\r\nHello.\r\n")
+    _, r = send(policy_gateway, msg, mail_from="a@spf-pass.example.org")
+    assert r.code == 250, r
+    line = policy_gateway.tx_lines()[-1]
+    assert "FROM_NOT_ONE_AUTHOR" in line and "DMARC_REJECT" not in line, line
+    assert 'dmarc=fail' in line, line
+
+
 def test_dmarc_dns_timeout_tempfails(policy_gateway):
     start = time.monotonic()
     _, r = send(policy_gateway, message(frm="a@x.slow.example.org", subject="dmarc-slow"))

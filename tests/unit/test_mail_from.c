@@ -369,7 +369,7 @@ static void test_complete(void)
 static void test_not_nul_terminated(void)
 {
 	struct from_info info;
-	char msg[] = "From: a@example.comXXXX";
+	char msg[] = "From: a@example.com.beyond-len";
 
 	/* the message is length-counted: what follows len is not read */
 	CHECK_INT(mail_from_parse(msg, strlen("From: a@example.com"), &info), 0);
