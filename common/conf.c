@@ -1075,3 +1075,20 @@ bool conf_relay_domain_match(const struct conf *conf, const char *domain)
 	}
 	return false;
 }
+
+void strlist_copy(struct strlist *dst, const struct strlist *src)
+{
+	dst->items = xcalloc(src->count + 1, sizeof(*dst->items));
+	dst->count = 0;
+	for (size_t i = 0; i < src->count; i++)
+		dst->items[dst->count++] = xstrdup(src->items[i]);
+}
+
+void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->count = 0;
+}

@@ -135,6 +135,10 @@ int conf_parse(const char *name, const char *text, size_t len,
 
 void conf_free(struct conf *conf);
 
+/* strlist_copy - dst gets its own copy of src's items; strlist_free frees them */
+void strlist_copy(struct strlist *dst, const struct strlist *src);
+void strlist_free(struct strlist *l);
+
 /* conf_relay_domain_match - is domain (any case) one of relay_domains? */
 bool conf_relay_domain_match(const struct conf *conf, const char *domain);
 

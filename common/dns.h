@@ -76,6 +76,13 @@ char *dns_txt_join(const unsigned char *rdata, size_t len);
  */
 char *dns_name_from_rdata(const unsigned char *rdata, size_t len, size_t off);
 
+/*
+ * dns_reverse_name - "4.3.2.1.zone" for IPv4, the nibbles for IPv6 (RFC 5782
+ * §2.1, §2.4): the name a list keyed by address is asked for; false for a
+ * bad address or a name that does not fit.
+ */
+bool dns_reverse_name(const char *ip, const char *zone, char *out, size_t size);
+
 struct dns_resolver_settings {
 	const char *forward;       /* "" or NULL: the system's resolv.conf; else
 	                              "127.0.0.1@5353 [::1]@53 ..." */

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,4 +98,19 @@ char *dns_name_from_rdata(const unsigned char *rdata, size_t len, size_t off)
 	}
 	buf_free(&b);
 	return NULL;
+}
+
+bool dns_reverse_name(const char *ip, const char *zone, char *out, size_t size)
+{
+	unsigned char a[16];
+	size_t n = 0;
+
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return (size_t)snprintf(out, size, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone) <
+		       size;
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return false;
+	for (int i = 15; i >= 0 && n + 4 < size; i--)
+		n += (size_t)snprintf(out + n, size - n, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+	return (size_t)snprintf(out + n, size - n, "%s", zone) < size - n;
 }

@@ -11,21 +11,6 @@
 #include "filters/dmarc.h"
 #include "filters/spf_check.h"
 
-static void copy_list(struct strlist *dst, const struct strlist *src)
-{
-	dst->items = xcalloc(src->count + 1, sizeof(*dst->items));
-	dst->count = 0;
-	for (size_t i = 0; i < src->count; i++)
-		dst->items[dst->count++] = xstrdup(src->items[i]);
-}
-
-static void free_list(struct strlist *l)
-{
-	for (size_t i = 0; i < l->count; i++)
-		free(l->items[i]);
-	free(l->items);
-}
-
 struct auth_services *auth_services_new(const struct conf *conf, char **error_r)
 {
 	struct auth_services *a = xcalloc(1, sizeof(*a));
@@ -38,8 +23,8 @@ struct auth_services *auth_services_new(const struct conf *conf, char **error_r)
 	};
 
 	a->authserv_id = xstrdup(conf->authserv_id[0] ? conf->authserv_id : conf->myhostname);
-	copy_list(&a->dnsbl, &conf->dnsbl);
-	copy_list(&a->uribl, &conf->uribl);
+	strlist_copy(&a->dnsbl, &conf->dnsbl);
+	strlist_copy(&a->uribl, &conf->uribl);
 	a->uribl_max = (size_t)conf->uribl_max_lookups;
 	a->resolver = dns_resolver_new(&dns, error_r);
 	if (!a->resolver)
@@ -68,8 +53,8 @@ void auth_services_free(struct auth_services *a)
 	if (a->dmarc)
 		dmarc_ctx_free(a->dmarc);
 	dns_resolver_free(a->resolver);
-	free_list(&a->dnsbl);
-	free_list(&a->uribl);
+	strlist_free(&a->dnsbl);
+	strlist_free(&a->uribl);
 	free(a->authserv_id);
 	free(a);
 }

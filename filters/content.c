@@ -120,24 +120,22 @@ const char *content_engine_describe(const struct content_engine *e)
 	return e->describe;
 }
 
+static void parts_free(struct content_report_part **parts, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free((*parts)[i].path);
+		free((*parts)[i].label);
+		facts_clear(&(*parts)[i].facts);
+	}
+	free(*parts);
+	*parts = NULL;
+	*n = 0;
+}
+
 void content_report_free(struct content_report *r)
 {
-	for (size_t i = 0; i < r->count; i++) {
-		free(r->parts[i].path);
-		free(r->parts[i].label);
-		facts_clear(&r->parts[i].facts);
-	}
-	free(r->parts);
-	r->parts = NULL;
-	r->count = 0;
-	for (size_t i = 0; i < r->nlinks; i++) {
-		free(r->links[i].path);
-		free(r->links[i].label);
-		facts_clear(&r->links[i].facts);
-	}
-	free(r->links);
-	r->links = NULL;
-	r->nlinks = 0;
+	parts_free(&r->parts, &r->count);
+	parts_free(&r->links, &r->nlinks);
 }
 
 void content_report_add_link(struct content_report *r, const char *url, const struct facts *f)

@@ -13,28 +13,11 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "filters/auth.h"
 #include "filters/filter.h"
-
-/* reversed_name - "4.3.2.1.zone" or the IPv6 nibbles; false for a bad address */
-static bool reversed_name(const char *ip, const char *zone, char *out, size_t size)
-{
-	unsigned char a[16];
-	size_t n = 0;
-
-	if (inet_pton(AF_INET, ip, a) == 1)
-		return (size_t)snprintf(out, size, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone) <
-		       size;
-	if (inet_pton(AF_INET6, ip, a) != 1)
-		return false;
-	for (int i = 15; i >= 0 && n + 4 < size; i--)
-		n += (size_t)snprintf(out + n, size - n, "%x.%x.", a[i] & 0xf, a[i] >> 4);
-	return (size_t)snprintf(out + n, size - n, "%s", zone) < size - n;
-}
 
 static void record_answer(const char *zone, const struct dns_answer *a, struct facts *facts)
 {
@@ -68,7 +51,7 @@ static void dnsbl_on_connect(const struct filter_input *in, struct facts *facts)
 		const char *zone = auth->dnsbl.items[i];
 		struct dns_answer a;
 
-		if (!reversed_name(in->client_ip, zone, name, sizeof(name)))
+		if (!dns_reverse_name(in->client_ip, zone, name, sizeof(name)))
 			return;
 		auth->dns.query(auth->dns.ctx, name, DNS_TYPE_A, &a);
 		if (a.status == DNS_OK) {

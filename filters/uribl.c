@@ -20,7 +20,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +31,8 @@
 /* query_name - "domain.zone", or "4.3.2.1.zone" for an IPv4 address */
 static bool query_name(const char *item, bool ip, const char *zone, char *out, size_t size)
 {
-	unsigned char a[4];
-
-	if (ip) {
-		if (inet_pton(AF_INET, item, a) != 1)
-			return false;	/* IPv6 lists key differently; none asked */
-		return (size_t)snprintf(out, size, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone) <
-		       size;
-	}
+	if (ip)	/* URI lists key IPv6 differently, if at all: none asked */
+		return !strchr(item, ':') && dns_reverse_name(item, zone, out, size);
 	return (size_t)snprintf(out, size, "%s.%s", item, zone) < size;
 }
 

@@ -24,6 +24,7 @@ struct url_scan {
 	struct url_scanner *u;
 	struct content_report *report;
 	GHashTable *seen;		/* "url\ntext" of every link recorded */
+	GHashTable *values;		/* "name\nvalue" of every merged fact value */
 	struct facts facts;		/* every link's, merged, and one set per link */
 	size_t count;
 	bool exceeded;
@@ -41,11 +42,8 @@ struct url_scanner *url_scanner_new(const struct url_scan_settings *s, char **er
 		return NULL;
 	}
 	u->max = s->max;
-	if (s->shorteners) {
-		u->shorteners.items = xcalloc(s->shorteners->count + 1, sizeof(char *));
-		for (size_t i = 0; i < s->shorteners->count; i++)
-			u->shorteners.items[u->shorteners.count++] = xstrdup(s->shorteners->items[i]);
-	}
+	if (s->shorteners)
+		strlist_copy(&u->shorteners, s->shorteners);
 	return u;
 }
 
@@ -54,9 +52,7 @@ void url_scanner_free(struct url_scanner *u)
 	if (!u)
 		return;
 	url_normalizer_free(u->norm);
-	for (size_t i = 0; i < u->shorteners.count; i++)
-		free(u->shorteners.items[i]);
-	free(u->shorteners.items);
+	strlist_free(&u->shorteners);
 	free(u);
 }
 
@@ -67,24 +63,22 @@ struct url_scan *url_scan_begin(struct url_scanner *u, struct content_report *re
 	s->u = u;
 	s->report = report;
 	s->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	s->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	facts_init(&s->facts);
 	return s;
 }
 
-/* merge_unique - src into dst, each value once per fact */
-static void merge_unique(struct facts *dst, const struct facts *src)
+/* merge_unique - a link's facts into the message's, each value once per fact */
+static void merge_unique(struct url_scan *s, const struct facts *src)
 {
 	for (size_t i = 0; i < src->count; i++) {
 		const struct fact *from = &src->items[i];
 
 		for (size_t j = 0; j < from->count; j++) {
-			const struct fact *to = facts_find(dst, from->name);
-			bool have = false;
+			char *key = g_strdup_printf("%s\n%s", from->name, from->values[j]);
 
-			for (size_t k = 0; to && k < to->count && !have; k++)
-				have = strcmp(to->values[k], from->values[j]) == 0;
-			if (!have)
-				facts_add_str(dst, from->name, from->values[j]);
+			if (g_hash_table_add(s->values, key))
+				facts_add_str(&s->facts, from->name, from->values[j]);
 		}
 	}
 }
@@ -171,7 +165,7 @@ static void add_link(struct url_scan *s, const struct url_ref *ref)
 	s->count++;
 	facts_init(&f);
 	link_facts(s, &info, ref->text, &f);
-	merge_unique(&s->facts, &f);
+	merge_unique(s, &f);
 	facts_merge(facts_add_link(&s->facts), &f);
 	if (s->report)
 		content_report_add_link(s->report, info.url ? info.url : ref->url, &f);
@@ -211,5 +205,6 @@ void url_scan_end(struct url_scan *s, struct facts *facts)
 		facts_set(facts, "url.limit_exceeded", "yes");
 	facts_clear(&s->facts);
 	g_hash_table_destroy(s->seen);
+	g_hash_table_destroy(s->values);
 	free(s);
 }
