@@ -67,6 +67,7 @@ static const char *conf_default_hostname(char *tmp, size_t size, const char **er
 
 static const char *const conf_tls_names[] = {"none", "may", "required", NULL};
 static const char *const conf_log_names[] = {"stderr", "syslog", NULL};
+static const char *const conf_fail_names[] = {"closed", "open", NULL};
 static const char *const conf_facility_names[] = {
     "mail",   "daemon", "user",   "local0", "local1", "local2",
     "local3", "local4", "local5", "local6", "local7", NULL,
@@ -78,6 +79,7 @@ _Static_assert(sizeof(enum log_target) == sizeof(int), "enum log_target size");
 _Static_assert(TLS_POLICY_NONE == 0 && TLS_POLICY_MAY == 1 && TLS_POLICY_REQUIRED == 2,
                "conf_tls_names order");
 _Static_assert(LOG_TARGET_STDERR == 0 && LOG_TARGET_SYSLOG == 1, "conf_log_names order");
+_Static_assert(RATELIMIT_FAIL_CLOSED == 0 && RATELIMIT_FAIL_OPEN == 1, "conf_fail_names order");
 
 #define KIB           1024L
 #define MIB           (1024L * 1024)
@@ -232,6 +234,27 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "shutdown_timeout", .type = CONF_DURATION,
 	  .offset = CONF_FIELD(shutdown_timeout), .def = "30s", .min = 0, .max = 3600,
 	  .desc = "grace for sessions in flight on SIGTERM" },
+	{ .name = "greet_pause", .type = CONF_DURATION, .offset = CONF_FIELD(greet_pause),
+	  .def = "0s", .min = 0, .max = 60,
+	  .desc = "wait before the greeting; a client that speaks first is an early talker" },
+
+	/* rate limits */
+	{ .name = "ratelimit_backend", .type = CONF_STRING,
+	  .offset = CONF_FIELD(ratelimit_backend), .def = "memory",
+	  .desc = "where limit counters live: memory, or redis://host:port[/db] for several nodes" },
+	{ .name = "ratelimit_fail", .type = CONF_ENUM, .offset = CONF_FIELD(ratelimit_fail),
+	  .def = "closed", .names = conf_fail_names,
+	  .desc = "when Redis cannot answer: closed (the limit counts as exceeded) or open" },
+	{ .name = "ratelimit_timeout", .type = CONF_DURATION,
+	  .offset = CONF_FIELD(ratelimit_timeout), .def = "1s", .min = 1, .max = 60,
+	  .desc = "longest wait for Redis to connect or answer" },
+	{ .name = "ratelimit_max_keys", .type = CONF_INT,
+	  .offset = CONF_FIELD(ratelimit_max_keys), .def = "200000", .min = 1000,
+	  .max = 100000000, .desc = "keys the memory backend keeps (the least limited go first)" },
+
+	/* monitoring */
+	{ .name = "metrics_listen", .type = CONF_STRING, .offset = CONF_FIELD(metrics_listen),
+	  .def = "", .desc = "address:port of the Prometheus metrics endpoint; empty: none" },
 
 	/* TLS for clients */
 	{ .name = "tls_cert_file", .type = CONF_STRING, .offset = CONF_FIELD(tls_cert_file),

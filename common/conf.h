@@ -30,6 +30,7 @@ struct nexthop {
 
 enum tls_policy { TLS_POLICY_NONE, TLS_POLICY_MAY, TLS_POLICY_REQUIRED };
 enum log_target { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG };
+enum ratelimit_fail { RATELIMIT_FAIL_CLOSED, RATELIMIT_FAIL_OPEN };
 
 struct strlist {
 	char **items;
@@ -101,6 +102,16 @@ struct conf {
 	long smtpd_timeout;		/* each command read, each reply write */
 	long smtpd_data_timeout;	/* each DATA or BDAT read */
 	long shutdown_timeout;		/* SIGTERM grace for sessions in flight */
+	long greet_pause;		/* seconds to wait for an early talker before 220 */
+
+	/* rate limits (the limits themselves are in the rule files) */
+	char *ratelimit_backend;	/* "memory", "redis://host:port/db", "redis+unix:/path" */
+	enum ratelimit_fail ratelimit_fail;
+	long ratelimit_timeout;		/* seconds for a Redis connect or reply */
+	long ratelimit_max_keys;	/* keys the memory backend keeps */
+
+	/* monitoring */
+	char *metrics_listen;		/* "127.0.0.1:9125"; "" = no metrics endpoint */
 
 	/* TLS for clients */
 	char *tls_cert_file;		/* both set: STARTTLS announced */

@@ -2,6 +2,7 @@
  * envelope - facts about the client and the envelope.
  *
  *   client.ip, client.port, client.proxied      at connect
+ *   client.early_talker                          at connect: it spoke before the greeting
  *   helo                                         at HELO/EHLO
  *   tls, tls.version, tls.cipher                 at MAIL (STARTTLS is done by then)
  *   env.from, env.from_domain                    at MAIL
@@ -29,6 +30,8 @@ static void envelope_connect(const struct filter_input *in, struct facts *facts)
 	facts_add_num(facts, "client.port", in->client_port);
 	if (in->proxied)
 		facts_set(facts, "client.proxied", "yes");
+	if (in->early_talker)
+		facts_set(facts, "client.early_talker", "yes");
 }
 
 static void envelope_helo(const struct filter_input *in, struct facts *facts)

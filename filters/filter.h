@@ -17,14 +17,18 @@
 #include "filters/facts.h"
 
 struct auth_services;
+struct rate_limit;
+struct rate_store;
 
 enum filter_hook { HOOK_CONNECT, HOOK_HELO, HOOK_MAIL, HOOK_RCPT, HOOK_MESSAGE };
 
 /* What the hooks see; the SMTP session and `sekisho scan` both fill it. */
 struct filter_input {
+	const char *log_ref;		/* "session=ID" or "session=ID tx=ID", for log lines */
 	const char *client_ip;
 	int client_port;
 	bool proxied;
+	bool early_talker;		/* spoke before the greeting */
 	const char *helo;
 	const char *tls_version;	/* NULL: no TLS */
 	const char *tls_cipher;
@@ -44,6 +48,10 @@ struct filter_input {
 	void *content_ctx;
 	/* DNS and sender authentication (auth.h); NULL: those checks record nothing */
 	const struct auth_services *auth;
+	/* rate limits (ratelimit.c): the rule files' limits, counted in this store; NULL: none */
+	struct rate_store *rate_store;
+	struct rate_limit *const *limits;
+	size_t nlimits;
 };
 
 struct filter {
@@ -57,6 +65,7 @@ struct filter {
 };
 
 extern const struct filter filter_envelope;
+extern const struct filter filter_ratelimit;
 extern const struct filter filter_dnsbl;
 extern const struct filter filter_spf;
 extern const struct filter filter_message;

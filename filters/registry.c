@@ -3,10 +3,22 @@
  */
 #include "config.h"
 
+#include <time.h>
+
+#include "common/metrics.h"
 #include "filters/filter.h"
+
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static const struct filter *const registry[] = {
 	&filter_envelope,
+	&filter_ratelimit,
 	&filter_dnsbl,
 	&filter_spf,
 	&filter_message,
@@ -40,7 +52,10 @@ void filters_run(enum filter_hook hook, const struct filter_input *in, struct fa
 			fn = (*f)->on_message;
 			break;
 		}
-		if (fn)
+		if (fn) {
+			long long start = now_us();
 			fn(in, facts);
+			metrics_filter_time((*f)->name, now_us() - start);
+		}
 	}
 }

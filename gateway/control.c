@@ -13,9 +13,11 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "gateway/conn.h"
 #include "gateway/control.h"
+#include "gateway/listener.h"
 
 #define CONTROL_TIMEOUT 5
 
@@ -76,8 +78,13 @@ void control_serve(int lfd, void (*reload)(char **result_r), void (*status)(char
 			reload(&result);
 		else if (len == 6 && memcmp(line, "status", 6) == 0)
 			status(&result);
+		else if (len == 5 && memcmp(line, "stats", 5) == 0)
+			result = metrics_summary(listener_sessions());
+		else if (len == 7 && memcmp(line, "metrics", 7) == 0)
+			result = metrics_prometheus(listener_sessions());
 		else
-			result = xstrdup("error: unknown request (try reload or status)\n");
+			result = xstrdup("error: unknown request (try reload, status, stats or "
+					 "metrics)\n");
 		conn_write(&c, result, strlen(result));
 		conn_flush(&c, deadline);
 	}

@@ -1,7 +1,8 @@
 /*
  * control - the daemon's unix control socket, for the sekisho CLI.
  *
- * One request line per connection ("reload" or "status"), one reply text,
+ * One request line per connection ("reload", "status", "stats" for a
+ * terminal, "metrics" in the Prometheus format), one reply text,
  * then close. The socket is mode 0600: only root and the daemon's user may
  * reload the gateway.
  */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "gateway/delivery.h"
 #include "gateway/maildir.h"
@@ -33,7 +34,11 @@ static int take_relay(struct session *s, struct smtp_reply *reply)
 	s->relay = relay_pool_get(s->snap->nexthop_key, s->conf->next_hop_pool_idle);
 	if (s->relay)
 		return 0;
-	return relay_open(s->snap, &s->relay, reply);
+	if (relay_open(s->snap, &s->relay, reply) != 0) {
+		metrics_nexthop_error("connect");
+		return -1;
+	}
+	return 0;
 }
 
 void delivery_mail(struct session *s, struct smtp_reply *reply)
@@ -55,8 +60,10 @@ void delivery_mail(struct session *s, struct smtp_reply *reply)
 		drop_relay(s);
 		/* A kept or pooled connection the next hop has meanwhile closed:
 		 * once more, on a fresh one. */
-		if (fresh)
+		if (fresh) {
+			metrics_nexthop_error("mail");
 			return;
+		}
 	}
 }
 
@@ -70,8 +77,10 @@ void delivery_rcpt(struct session *s, const char *addr, struct smtp_reply *reply
 		smtp_reply_set(reply, 451, "4.4.2", "Next hop connection lost; try again later");
 		return;
 	}
-	if (relay_rcpt(s->relay, s->snap, addr, reply) != 0 || reply->code == 421)
+	if (relay_rcpt(s->relay, s->snap, addr, reply) != 0 || reply->code == 421) {
+		metrics_nexthop_error("rcpt");
 		drop_relay(s);
+	}
 }
 
 /* summarise - one client reply from LMTP's per-recipient replies */
@@ -110,6 +119,7 @@ static void deliver_relay(struct session *s, const struct buf *header, struct sm
 			if (replies[i].code && !smtp_reply_ok(&replies[i]))
 				smtp_reply_set(reply, replies[i].code, replies[i].enh, "%s",
 					       buf_cstr(&replies[i].text));
+		metrics_nexthop_error("data");
 		drop_relay(s);
 	} else {
 		summarise(replies, s->relay->lmtp ? n : 1, reply);
@@ -134,6 +144,7 @@ static void deliver_maildir(struct session *s, const struct buf *header,
 		smtp_reply_set(reply, 250, "2.0.0", "Ok: stored as %s", s->tx.id);
 	} else {
 		log_err("session=%s maildir delivery failed: %s", s->id, error);
+		metrics_nexthop_error("maildir");
 		smtp_reply_set(reply, 451, "4.3.0", "Local store failed; try again later");
 	}
 	free(error);

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/netaddr.h"
 #include "common/xalloc.h"
 #include "gateway/control.h"
@@ -205,10 +206,13 @@ static struct session_slot *admit(int fd, const struct sockaddr_storage *peer, c
 	bool balancer = cidr_list_match(&conf->proxy_protocol_from, (const struct sockaddr *)peer);
 
 	pthread_mutex_lock(&sessions_lock);
-	if (session_count >= conf->max_sessions)
+	if (session_count >= conf->max_sessions) {
 		refusal = "421 4.3.2 Too many connections; try again later\r\n";
-	else if (!balancer && count_ip(ip) >= conf->max_sessions_per_ip)
+		metrics_session_refused("max_sessions");
+	} else if (!balancer && count_ip(ip) >= conf->max_sessions_per_ip) {
 		refusal = "421 4.7.0 Too many connections from your address; try again later\r\n";
+		metrics_session_refused("max_sessions_per_ip");
+	}
 	else {
 		slot = xcalloc(1, sizeof(*slot));
 		slot->fd = fd;

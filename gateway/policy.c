@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "gateway/analysis.h"
 #include "filters/auth.h"
@@ -19,9 +20,15 @@
 #include "gateway/received.h"
 #include "quarantine/qstore.h"
 
-static void input_for(const struct session *s, struct filter_input *in)
+static void input_for(struct session *s, struct filter_input *in)
 {
 	memset(in, 0, sizeof(*in));
+	if (s->tx.active)
+		snprintf(s->log_ref, sizeof(s->log_ref), "session=%s tx=%s", s->id, s->tx.id);
+	else
+		snprintf(s->log_ref, sizeof(s->log_ref), "session=%s", s->id);
+	in->log_ref = s->log_ref;
+	in->early_talker = s->early_talker;
 	in->client_ip = s->peer_ip;
 	in->client_port = netaddr_port((const struct sockaddr *)&s->peer);
 	in->proxied = s->proxied;
@@ -34,6 +41,11 @@ static void input_for(const struct session *s, struct filter_input *in)
 	in->content = analysis_analyze;
 	in->content_ctx = s->snap->conf;
 	in->auth = s->snap->auth;
+	in->rate_store = s->snap->rates;
+	if (s->snap->rules) {
+		in->limits = s->snap->rules->limits;
+		in->nlimits = s->snap->rules->nlimits;
+	}
 }
 
 /*
@@ -81,6 +93,8 @@ bool policy_connect(struct session *s)
 		return true;
 	log_info("session=%s client=%s refused at connect by rule %s", s->id, s->peer_ip,
 		 s->policy.decider->name);
+	metrics_session_refused("rule");
+	metrics_rule_hit(s->policy.decider->name);
 	refuse(s, a, a == ACTION_REJECT ? 554 : 421, s->id);
 	return false;
 }

@@ -23,6 +23,7 @@
 #include "gateway/control.h"
 #include "gateway/daemon.h"
 #include "gateway/listener.h"
+#include "gateway/metrics_http.h"
 #include "gateway/relay_pool.h"
 #include "gateway/snapshot.h"
 #include "filters/message.h"
@@ -30,6 +31,7 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/sekisho/sekisho.conf"
 
 static const char *config_path = DEFAULT_CONFIG;
+static struct metrics_http *metrics_endpoint;
 
 static void usage(FILE *out)
 {
@@ -53,6 +55,8 @@ static void warn_restart_keys(const struct conf *old, const struct conf *new)
 		log_warn("reload: user changed; it takes effect on restart");
 	if (strcmp(old->control_socket, new->control_socket) != 0)
 		log_warn("reload: control_socket changed; it takes effect on restart");
+	if (strcmp(old->metrics_listen, new->metrics_listen) != 0)
+		log_warn("reload: metrics_listen changed; it takes effect on restart");
 }
 
 static void do_reload(char **result_r)
@@ -143,6 +147,9 @@ static int setup(const struct conf *conf, struct listener_set *set, int *control
 		if (*control_fd < 0)
 			goto fail;
 	}
+	if (conf->metrics_listen[0] &&
+	    (metrics_endpoint = metrics_http_start(conf->metrics_listen, &error)) == NULL)
+		goto fail;
 	if (conf->pid_file[0] && daemon_write_pid_file(conf->pid_file, &error) != 0)
 		goto fail;
 	if (conf->user[0] && geteuid() != uid &&
@@ -250,6 +257,7 @@ int main(int argc, char **argv)
 	listener_run(&set, &hooks);
 	daemon_notify("STOPPING=1");
 	relay_pool_drain();
+	metrics_http_stop(metrics_endpoint);
 	analysis_stop();
 	snapshot_shutdown();
 	log_info("sekishod stopped");

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "gateway/delivery.h"
 #include "gateway/listener.h"
@@ -85,6 +87,10 @@ void session_log_tx(struct session *s, const char *result, const char *reply)
 	log_kv_long(&line, "ms", clock_ms() - s->tx.started_ms);
 	log_info("%s", buf_cstr(&line));
 	buf_free(&line);
+	metrics_message(result);
+	if (strcmp(result, "aborted") != 0)
+		for (size_t i = 0; i < s->tx.policy.verdict.nhits; i++)
+			metrics_rule_hit(s->tx.policy.verdict.hits[i]->name);
 }
 
 void session_end_tx(struct session *s, const char *why)
@@ -152,6 +158,27 @@ static bool bare_eol(const char *line, size_t len)
 	return memchr(line, '\r', len - 2) != NULL;
 }
 
+/*
+ * spoke_early - did the client send anything before our greeting? An
+ * SMTP client must wait for the 220 (RFC 5321 section 3.1); spam engines
+ * that do not are caught by waiting greet_pause first. Bytes a PROXY
+ * header's read brought along count too.
+ */
+static bool spoke_early(struct session *s)
+{
+	struct pollfd pfd = {.fd = s->conn.fd, .events = POLLIN};
+	long long deadline = clock_deadline(s->conf->greet_pause);
+	int n;
+
+	if (conn_pending(&s->conn))
+		return true;
+	do {
+		long long left = deadline - clock_ms();
+		n = poll(&pfd, 1, left > 0 ? (int)left : 0);
+	} while (n < 0 && clock_ms() < deadline);
+	return n > 0 && (pfd.revents & POLLIN);
+}
+
 /* command_loop - read and run commands until QUIT, an error or shutdown */
 static void command_loop(struct session *s, int shutdown_fd)
 {
@@ -189,6 +216,7 @@ static void command_loop(struct session *s, int shutdown_fd)
 			smtp_command_dispatch(s, line, len - 2);
 		}
 		if (!s->closing && s->errors >= (unsigned)s->conf->max_errors) {
+			metrics_session_errors_exceeded();
 			session_reply(s, "421 4.7.0 %s Error: too many errors", s->conf->myhostname);
 			break;
 		}
@@ -230,6 +258,7 @@ void smtp_session_run(int fd, const struct sockaddr_storage *peer,
 		    listener_set_client(fd, s.peer_ip, s.conf->max_sessions_per_ip) != 0) {
 			log_warn("session=%s client=%s refused: too many connections from this address",
 				 s.id, s.peer_ip);
+			metrics_session_refused("max_sessions_per_ip");
 			session_reply(&s, "421 4.7.0 Too many connections from your address; "
 					  "try again later");
 			conn_flush(&s.conn, clock_deadline(s.conf->smtpd_timeout));
@@ -237,6 +266,9 @@ void smtp_session_run(int fd, const struct sockaddr_storage *peer,
 		}
 	}
 	log_info("session=%s connect client=%s%s", s.id, s.peer_ip, s.proxied ? " proxied=yes" : "");
+	metrics_session_started();
+	if ((s.early_talker = spoke_early(&s)))
+		log_info("session=%s client=%s spoke before the greeting", s.id, s.peer_ip);
 	if (!policy_connect(&s)) {
 		conn_flush(&s.conn, clock_deadline(s.conf->smtpd_timeout));
 		goto out;

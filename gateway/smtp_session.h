@@ -28,6 +28,8 @@ struct session {
 	struct sockaddr_storage peer;	/* the real client (after PROXY) */
 	struct sockaddr_storage local;
 	char peer_ip[NETADDR_TEXT_MAX];
+	char log_ref[80];		/* "session=ID tx=ID" for the filters' log lines */
+	bool early_talker;		/* spoke before the greeting */
 	bool proxied;			/* peer came from a PROXY header */
 	char *helo;
 	bool esmtp;

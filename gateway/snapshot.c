@@ -9,6 +9,7 @@
 
 #include "common/xalloc.h"
 #include "filters/auth.h"
+#include "filters/rate_store.h"
 #include "quarantine/qstore.h"
 #include "gateway/snapshot.h"
 #include "gateway/tls.h"
@@ -21,6 +22,7 @@ static void snapshot_free(struct snapshot *snap)
 {
 	ruleset_free(snap->rules);
 	auth_services_free(snap->auth);
+	rate_store_close(snap->rates);
 	qstore_close(snap->qstore);
 	pthread_mutex_destroy(&snap->qstore_lock);
 	SSL_CTX_free(snap->tls_server);
@@ -64,6 +66,14 @@ int snapshot_build(const char *path, struct snapshot **snap_r, char **errors_r)
 		goto fail;
 	snap->auth = auth_services_new(snap->conf, errors_r);
 	if (snap->auth == NULL)
+		goto fail;
+	/* A reload opens the memory table again before the old snapshot
+	 * closes it, so its counts carry over. */
+	if ((snap->rates = rate_store_open(snap->conf->ratelimit_backend,
+					   snap->conf->ratelimit_timeout,
+					   snap->conf->ratelimit_max_keys,
+					   snap->conf->ratelimit_fail == RATELIMIT_FAIL_OPEN,
+					   errors_r)) == NULL)
 		goto fail;
 	snap->nexthop_key = nexthop_key(snap->conf);
 	snap->refs = 1;

@@ -25,6 +25,7 @@ struct snapshot {
 	char *nexthop_key;		/* identifies pooled next-hop connections */
 	struct ruleset *rules;		/* NULL: no rules_dir, relay only */
 	struct auth_services *auth;	/* DNS, SPF, DKIM, DMARC (filters/auth.h) */
+	struct rate_store *rates;	/* the limits' counters (filters/rate_store.h) */
 	pthread_mutex_t qstore_lock;	/* guards the lazily opened qstore */
 	struct qstore *qstore;
 };

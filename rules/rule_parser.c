@@ -19,6 +19,7 @@
 
 #include "common/xalloc.h"
 #include "rules/rule_lexer.h"
+#include "rules/rule_limit.h"
 #include "rules/rule_parser.h"
 #include "rules/rule_regex.h"
 
@@ -28,7 +29,8 @@ struct parser {
 	char *dir;		/* the file's folder, for test paths */
 	struct buf *errors;
 	int nerrors;
-	struct rule *rule;	/* open rule block */
+	struct rule *rule;	/* open rule block (for a limit block, its rule) */
+	struct rate_limit *limit;	/* open limit block */
 	struct rule_list *list;	/* open list block */
 	struct token_list when;	/* tokens of the open rule's when */
 	int when_line;
@@ -47,6 +49,7 @@ static const struct {
 	{"client.ip", false, STAGE_CONNECT},
 	{"client.port", false, STAGE_CONNECT},
 	{"client.proxied", false, STAGE_CONNECT},
+	{"client.early_talker", false, STAGE_CONNECT},
 	{"dnsbl.listed", false, STAGE_CONNECT},
 	{"dnsbl.code", false, STAGE_CONNECT},
 	{"dnsbl.error", false, STAGE_CONNECT},
@@ -144,6 +147,40 @@ int rule_field_stage(const char *field)
 				     : strcmp(field, fields[i].name) == 0)
 			return (int)fields[i].stage;
 	}
+	return -1;
+}
+
+static struct rate_limit *find_limit(const struct parser *p, const char *name, size_t len)
+{
+	for (size_t i = 0; i < p->rs->nlimits; i++) {
+		const char *f = p->rs->limits[i]->fact + 5;	/* after "rate." */
+		if (strlen(f) == len && strncmp(f, name, len) == 0)
+			return p->rs->limits[i];
+	}
+	if (p->limit && strlen(p->limit->fact + 5) == len &&
+	    strncmp(p->limit->fact + 5, name, len) == 0)
+		return p->limit;
+	return NULL;
+}
+
+/*
+ * field_stage - rule_field_stage, and the facts of the limits defined so
+ * far: rate.<name>.exceeded|count|key|error, known when the limit counts
+ */
+static int field_stage(const struct parser *p, const char *field)
+{
+	static const char *const rate_facts[] = {"exceeded", "count", "key", "error"};
+	const char *dot;
+	const struct rate_limit *l;
+
+	if (strncmp(field, "rate.", 5) != 0)
+		return rule_field_stage(field);
+	if ((dot = strchr(field + 5, '.')) == NULL ||
+	    (l = find_limit(p, field + 5, (size_t)(dot - field - 5))) == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof(rate_facts) / sizeof(rate_facts[0]); i++)
+		if (strcmp(dot + 1, rate_facts[i]) == 0)
+			return (int)limit_stage(l);
 	return -1;
 }
 
@@ -460,8 +497,13 @@ static struct expr *parse_cond(struct parser *p)
 	e = xcalloc(1, sizeof(*e));
 	e->kind = EXPR_COND;
 	e->field = lower_dup(t->text);
-	if (!valid_field(e->field) || rule_field_stage(e->field) < 0)
-		error_at(p, t->line, t->col, "unknown field \"%s\"", t->text);
+	if (!valid_field(e->field) || field_stage(p, e->field) < 0)
+		error_at(p, t->line, t->col,
+			 strncmp(e->field, "rate.", 5) == 0
+				 ? "unknown field \"%s\" (a limit must be defined before its "
+				   "rate.NAME.exceeded, .count, .key or .error is used)"
+				 : "unknown field \"%s\"",
+			 t->text);
 	p->pos++;
 	if (parse_op(p, e) && e->op != OP_EXISTS)
 		parse_operand(p, e);
@@ -572,7 +614,7 @@ static unsigned expr_scopes(const struct expr *e)
 }
 
 /* expr_stage - the latest stage of any field in e */
-static enum rule_stage expr_stage(const struct expr *e)
+static enum rule_stage expr_stage(const struct parser *p, const struct expr *e)
 {
 	enum rule_stage a, b;
 	int s;
@@ -580,11 +622,11 @@ static enum rule_stage expr_stage(const struct expr *e)
 	if (e == NULL)
 		return STAGE_CONNECT;
 	if (e->kind == EXPR_COND) {
-		s = rule_field_stage(e->field);
+		s = field_stage(p, e->field);
 		return s < 0 ? STAGE_DATA : (enum rule_stage)s;
 	}
-	a = expr_stage(e->left);
-	b = expr_stage(e->right);
+	a = expr_stage(p, e->left);
+	b = expr_stage(p, e->right);
 	return a > b ? a : b;
 }
 
@@ -602,6 +644,55 @@ const char *rule_action_name(enum rule_action a)
 	return action_names[a];
 }
 
+static struct expr *cond_exists(const char *field)
+{
+	struct expr *e = xcalloc(1, sizeof(*e));
+
+	e->kind = EXPR_COND;
+	e->field = xstrdup(field);
+	e->op = OP_EXISTS;
+	return e;
+}
+
+/*
+ * finish_limit - a limit block is a limit plus, when it has an action or
+ * a score, the rule "when rate.<name>.exceeded [and (its when)]"
+ */
+static void finish_limit(struct parser *p)
+{
+	struct rate_limit *l = p->limit;
+	struct rule *r = p->rule;
+	struct limit_error err;
+	char *exceeded;
+
+	p->limit = NULL;
+	if (limit_check(l, r->line, &err) != 0)
+		error_at(p, err.line, err.col, "%s", err.text);
+	if (p->rs->nlimits >= RULES_MAX_LIMITS) {
+		error_at(p, r->line, 1, "more than %d limits", RULES_MAX_LIMITS);
+		rate_limit_free(l);
+	} else {
+		p->rs->limits = xrealloc(p->rs->limits,
+					 (p->rs->nlimits + 1) * sizeof(*p->rs->limits));
+		p->rs->limits[p->rs->nlimits++] = l;
+	}
+	exceeded = xasprintf("%s.exceeded", l->fact);
+	r->when = r->when ? node(EXPR_AND, cond_exists(exceeded), r->when) : cond_exists(exceeded);
+	free(exceeded);
+	if (!r->has_score && r->action == ACTION_NONE) {
+		/* Facts only: no rule. */
+		rule_expr_free(r->when);
+		free(r->name);
+		free(r->desc);
+		free(r->file);
+		for (size_t i = 0; i < r->ntests; i++)
+			free(r->tests[i].path);
+		free(r->tests);
+		p->rs->count--;
+		p->rule = NULL;
+	}
+}
+
 static void finish_rule(struct parser *p)
 {
 	struct rule *r = p->rule;
@@ -615,12 +706,19 @@ static void finish_rule(struct parser *p)
 		r->when = parse_or(p);
 		if (p->pos < p->when.count)
 			error_here(p, "and, or, or the end of the condition");
-	} else {
+	} else if (p->limit == NULL) {
 		error_at(p, r->line, 1, "rule %s has no when line", r->name);
+	}
+	if (p->limit)
+		finish_limit(p);
+	if ((r = p->rule) == NULL) {
+		token_list_free(&p->when);
+		p->in_when = false;
+		return;
 	}
 	if (!r->has_score && r->action == ACTION_NONE)
 		error_at(p, r->line, 1, "rule %s has neither score nor action", r->name);
-	r->stage = expr_stage(r->when);
+	r->stage = expr_stage(p, r->when);
 	unsigned scopes = expr_scopes(r->when);
 	if ((scopes & (1u << SCOPE_FILE)) && (scopes & (1u << SCOPE_LINK)))
 		error_at(p, r->line, 1,
@@ -667,6 +765,36 @@ static void start_rule(struct parser *p, const struct token_list *t)
 	r->file = xstrdup(p->name);
 	r->line = t->items[0].line;
 	p->rule = r;
+}
+
+/* start_limit - "limit NAME": the limit, and the rule that acts on it */
+static void start_limit(struct parser *p, const struct token_list *t)
+{
+	struct rate_limit *l;
+
+	if (t->count != 2 || t->items[1].kind != TOK_WORD || !valid_name(t->items[1].text)) {
+		error_at(p, t->items[0].line, t->count > 1 ? t->items[1].col : t->items[0].col,
+			 "expected: limit NAME (letters, digits, _ and -)");
+		return;
+	}
+	char *lower = lower_dup(t->items[1].text);
+	bool twice = find_limit(p, lower, strlen(lower)) != NULL;
+	free(lower);
+	if (twice) {
+		error_at(p, t->items[1].line, t->items[1].col, "limit %s is defined twice",
+			 t->items[1].text);
+		return;
+	}
+	start_rule(p, t);
+	if (p->rule == NULL)
+		return;
+	l = xcalloc(1, sizeof(*l));
+	l->name = xstrdup(t->items[1].text);
+	lower = lower_dup(t->items[1].text);
+	l->fact = xasprintf("rate.%s", lower);
+	free(lower);
+	l->count = COUNT_MESSAGES;
+	p->limit = l;
 }
 
 static bool enhanced_code(const char *text, char cls)
@@ -768,6 +896,16 @@ static void rule_attribute(struct parser *p, struct token_list *t)
 	if (strcmp(kw, "desc") == 0 || strcmp(kw, "score") == 0 || strcmp(kw, "action") == 0 ||
 	    strcmp(kw, "test") == 0)
 		p->in_when = false;
+	if (p->limit) {
+		struct limit_error err;
+		int taken = limit_attribute(p->limit, t, &err);
+		if (taken < 0)
+			error_at(p, err.line, err.col, "%s", err.text);
+		if (taken) {
+			p->in_when = false;
+			return;
+		}
+	}
 	if (strcmp(kw, "when") == 0 || p->in_when) {
 		p->eol_line = last->line;
 		p->eol_col = last->col + (int)strlen(last->text) + (last->kind == TOK_STRING ? 2 : 0);
@@ -812,7 +950,9 @@ static void rule_attribute(struct parser *p, struct token_list *t)
 			t->items[i] = (struct token){0};
 		}
 	} else {
-		error_at(p, k->line, k->col, "expected desc, when, score, action or test");
+		error_at(p, k->line, k->col,
+			 p->limit ? "expected key, count, rate, burst, desc, when, score, action or test"
+				  : "expected desc, when, score, action or test");
 	}
 }
 
@@ -836,11 +976,14 @@ static void parse_line(struct parser *p, const char *line, size_t len, int linen
 		p->list = NULL;
 		if (t.items[0].kind == TOK_WORD && strcmp(t.items[0].text, "rule") == 0)
 			start_rule(p, &t);
+		else if (t.items[0].kind == TOK_WORD && strcmp(t.items[0].text, "limit") == 0)
+			start_limit(p, &t);
 		else if (t.items[0].kind == TOK_WORD && strcmp(t.items[0].text, "list") == 0)
 			start_list(p, &t);
 		else
 			error_at(p, lineno, t.items[0].col,
-				 "expected \"rule NAME\" or \"list NAME = ...\" at the start of a line");
+				 "expected \"rule NAME\", \"limit NAME\" or \"list NAME = ...\" at "
+				 "the start of a line");
 	} else if (p->list) {
 		for (size_t i = 0; i < t.count; i++)
 			list_add_item(p, p->list, &t.items[i]);

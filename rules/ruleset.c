@@ -13,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/xalloc.h"
+#include "rules/rule_limit.h"
 #include "rules/rule_parser.h"
 #include "rules/rule_regex.h"
 #include "rules/ruleset.h"
@@ -62,6 +63,9 @@ void ruleset_free(struct ruleset *rs)
 		list_free(rs->lists[i]);
 	free(rs->lists);
 	rule_prefilter_free(rs->prefilter);
+	for (size_t i = 0; i < rs->nlimits; i++)
+		rate_limit_free(rs->limits[i]);
+	free(rs->limits);
 	for (size_t i = 0; i < rs->nregexes; i++)
 		rule_regex_free(rs->regexes[i]);
 	free(rs->regexes);

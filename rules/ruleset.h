@@ -107,6 +107,41 @@ struct rule {
 	size_t ntests;
 };
 
+/*
+ * A rate limit ("limit NAME" block, doc/rules.md): what is counted, under
+ * which key, and how fast it may come. The rate filter
+ * (filters/ratelimit.c) counts and records rate.<name>.* facts; the
+ * block's own action, if any, is an ordinary rule on those facts.
+ */
+enum limit_count {
+	COUNT_CONNECTIONS,	/* at connect */
+	COUNT_MESSAGES,		/* at MAIL: one per transaction */
+	COUNT_RECIPIENTS,	/* at RCPT: one per recipient */
+};
+
+enum limit_key {
+	KEY_CLIENT_IP,
+	KEY_CLIENT_NET,		/* the client's /24 (IPv4) or /64 (IPv6) */
+	KEY_HELO,
+	KEY_ENV_FROM,
+	KEY_ENV_FROM_DOMAIN,
+	KEY_ENV_RCPT,
+	KEY_ENV_RCPT_DOMAIN,
+};
+
+#define LIMIT_MAX_KEY_PARTS 4
+
+struct rate_limit {
+	char *name;		/* as written: SENDER_FLOOD */
+	char *fact;		/* "rate.sender_flood": the prefix of its facts */
+	enum limit_count count;
+	enum limit_key key[LIMIT_MAX_KEY_PARTS];
+	size_t nkey;
+	double rate;		/* this many events ... */
+	double period;		/* ... per this many seconds, on average */
+	double burst;		/* events that may come at once (default: rate) */
+};
+
 struct ruleset {
 	struct rule *rules;
 	size_t count;
@@ -115,6 +150,8 @@ struct ruleset {
 	struct rule_regex **regexes;
 	size_t nregexes;
 	struct rule_prefilter *prefilter;	/* Vectorscan candidates, may be NULL */
+	struct rate_limit **limits;
+	size_t nlimits;
 };
 
 /* Limits on what a rule file may hold, so a hostile or broken one is an
@@ -123,6 +160,7 @@ struct ruleset {
 #define RULES_MAX_RULES 100000
 #define RULES_MAX_EXPR_DEPTH 64
 #define RULES_MAX_LIST_ITEMS 100000
+#define RULES_MAX_LIMITS 1000
 
 /*
  * ruleset_load_dir - every *.rules file in dir, in name order. Returns 0
@@ -141,5 +179,10 @@ void ruleset_drop_prefilter(struct ruleset *rs);
 
 const char *rule_action_name(enum rule_action a);
 const char *rule_stage_name(enum rule_stage s);
+
+/* limit_stage - when a limit counts (and its facts are known) */
+enum rule_stage limit_stage(const struct rate_limit *l);
+const char *limit_count_name(enum limit_count c);
+const char *limit_key_name(enum limit_key k);
 
 #endif

@@ -898,7 +898,7 @@ static void test_shipped_defaults(void)
 		conf_free(c);
 	}
 	fclose(f);
-	CHECK_INT(n, 64);
+	CHECK_INT(n, 70);
 }
 
 int main(void)

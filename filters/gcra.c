@@ -1,0 +1,44 @@
+/*
+ * gcra - the generic cell rate algorithm.
+ */
+#include "config.h"
+
+#include <math.h>
+
+#include "filters/gcra.h"
+
+struct gcra_params gcra_params_for(double rate, double period, double burst)
+{
+	struct gcra_params p;
+	double e = period * 1e6 / rate;
+
+	if (e < 1)
+		e = 1;
+	p.interval = (long long)llround(e);
+	p.tolerance = (long long)llround(e * burst);
+	return p;
+}
+
+/* events - how many intervals ahead of now tat is, rounded up */
+static long long events(long long ahead, long long interval)
+{
+	return ahead <= 0 ? 0 : (ahead + interval - 1) / interval;
+}
+
+long long gcra_step(long long tat, long long now, const struct gcra_params *p,
+		    struct gcra_result *r)
+{
+	long long from = tat > now ? tat : now;
+	long long next = from + p->interval;
+
+	if (next - now > p->tolerance) {
+		r->conforms = false;
+		r->count = events(from - now, p->interval);
+		r->retry_after = next - now - p->tolerance;
+		return tat;
+	}
+	r->conforms = true;
+	r->count = events(next - now, p->interval);
+	r->retry_after = 0;
+	return next;
+}
