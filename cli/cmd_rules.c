@@ -20,8 +20,8 @@ static int rules_check(const struct cli *cli, const char *dir)
 		return 1;
 	for (size_t i = 0; i < rs->count; i++)
 		tests += rs->rules[i].ntests;
-	printf("rules OK: %zu rules, %zu lists, %zu regular expressions, %zu tests\n", rs->count,
-	       rs->nlists, rs->nregexes, tests);
+	printf("rules OK: %zu rules, %zu lists, %zu limits, %zu regular expressions, %zu tests\n",
+	       rs->count, rs->nlists, rs->nlimits, rs->nregexes, tests);
 	ruleset_free(rs);
 	return 0;
 }

@@ -2,15 +2,17 @@
  * sekisho - the administrator's command line.
  *
  * Subcommands are a table, as smtpctl's are: some talk to the running
- * daemon over its control socket (reload, status), the others work on
+ * daemon over its control socket (reload, status, stats), the others work on
  * files directly (rules, scan, quarantine).
  */
 #include "config.h"
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/conf.h"
@@ -42,7 +44,7 @@ static int ask_daemon(const struct cli *cli, const char *request)
 		fprintf(stderr, "sekisho: cannot reach sekishod at %s: %s\n", conf->control_socket,
 			error);
 	else {
-		rc = strncmp(reply, "ok", 2) == 0 ? 0 : 1;
+		rc = strncmp(reply, "error", 5) == 0 ? 1 : 0;
 		fputs(reply, rc == 0 ? stdout : stderr);
 		free(reply);
 	}
@@ -58,6 +60,43 @@ static int cmd_reload(const struct cli *cli, int argc, char **argv)
 static int cmd_status(const struct cli *cli, int argc, char **argv)
 {
 	return ask_daemon(cli, "status");
+}
+
+/*
+ * cmd_stats - the daemon's counters: a summary for a terminal (every
+ * --watch seconds, if asked), or --prometheus for the exposition format
+ */
+static int cmd_stats(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"prometheus", no_argument, NULL, 'p'},
+					     {"watch", required_argument, NULL, 'w'},
+					     {NULL, 0, NULL, 0}};
+	bool prometheus = false;
+	long watch = 0;
+	char *end;
+	int opt, rc;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "pw:", opts, NULL)) != -1) {
+		if (opt == 'p') {
+			prometheus = true;
+		} else if (opt == 'w' && (watch = strtol(optarg, &end, 10)) > 0 && !*end &&
+			   watch <= 3600) {
+			continue;
+		} else {
+			fprintf(stderr, "usage: sekisho stats [--prometheus] [--watch SECONDS]\n");
+			return 2;
+		}
+	}
+	for (;;) {
+		if (watch)
+			fputs("\033[H\033[2J", stdout);
+		rc = ask_daemon(cli, prometheus ? "metrics" : "stats");
+		if (!watch || rc != 0)
+			return rc;
+		fflush(stdout);
+		sleep((unsigned)watch);
+	}
 }
 
 static int cmd_check(const struct cli *cli, int argc, char **argv)
@@ -78,6 +117,7 @@ static int cmd_check(const struct cli *cli, int argc, char **argv)
 static const struct cli_command commands[] = {
 	{"reload", "reload the running daemon's configuration and rules", cmd_reload},
 	{"status", "show the running daemon's state", cmd_status},
+	{"stats", "[--prometheus] [--watch SECONDS]: the running daemon's counters", cmd_stats},
 	{"check-config", "check the configuration file", cmd_check},
 	{"rules", "check | test [--dir DIR]: check the rule files, run their tests", cmd_rules},
 	{"scan", "FILE.eml [--explain] [--json] ...: judge a message offline", cmd_scan},

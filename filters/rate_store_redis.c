@@ -231,10 +231,13 @@ static enum rate_verdict redis_check(struct rate_store *s, const char *key, size
 		pthread_mutex_lock(&r->lock);
 		memcpy(sha, r->sha, sizeof(sha));
 		pthread_mutex_unlock(&r->lock);
-		if (!sha[0] && !load_script(r, c, why, whysize))
-			break;
-		if (!sha[0])
-			continue;
+		if (!sha[0]) {
+			if (!load_script(r, c, why, whysize))
+				break;
+			pthread_mutex_lock(&r->lock);
+			memcpy(sha, r->sha, sizeof(sha));
+			pthread_mutex_unlock(&r->lock);
+		}
 		reply = redisCommand(c, "EVALSHA %s 1 %b %lld %lld", sha, rkey, klen, p->interval,
 				     p->tolerance);
 		if (reply && reply->type == REDIS_REPLY_ERROR &&
