@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "filters/rate_store.h"
 
 struct job {
@@ -28,14 +29,6 @@ struct job {
 	long checks, keys, id;
 	long errors;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *run_checks(void *arg)
 {
@@ -106,7 +99,7 @@ int main(int argc, char **argv)
 	}
 	pthread_t *tids = calloc((size_t)threads, sizeof(*tids));
 	struct job *jobs = calloc((size_t)threads, sizeof(*jobs));
-	double start = now();
+	long long start = clock_us();
 	for (long t = 0; t < threads; t++) {
 		jobs[t] = (struct job){.store = store, .url = argv[2], .checks = checks,
 				       .keys = keys, .id = t};
@@ -116,7 +109,7 @@ int main(int argc, char **argv)
 		pthread_join(tids[t], NULL);
 		errors += jobs[t].errors;
 	}
-	double elapsed = now() - start;
+	double elapsed = (double)(clock_us() - start) / 1e6;
 	printf("checks_per_second %.0f\nerrors %ld\n", (double)(threads * checks) / elapsed,
 	       errors);
 	rate_store_close(store);

@@ -61,7 +61,4 @@ void rate_store_close(struct rate_store *s);
 struct rate_store *rate_store_memory_open(long max_keys);
 struct rate_store *rate_store_redis_open(const char *url, long timeout, char **error_r);
 
-/* rate_now_us - the memory store's clock (monotonic microseconds) */
-long long rate_now_us(void);
-
 #endif

@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/siphash.h"
 #include "common/xalloc.h"
 #include "filters/rate_store.h"
@@ -49,14 +50,6 @@ struct table {
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct table *table;
-
-long long rate_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* sweep - drop dead entries, and with below_mean the live ones nearer to empty than average */
 static void sweep(struct shard *sh, long long now, bool below_mean)
@@ -124,7 +117,7 @@ static enum rate_verdict memory_check(struct rate_store *s, const char *key, siz
 	struct shard *sh = &table->shards[h % NSHARDS];
 	struct gcra_result r;
 	struct entry *e;
-	long long now = rate_now_us(), tat;
+	long long now = clock_us(), tat;
 
 	(void)s, (void)why, (void)whysize;
 	pthread_mutex_lock(&sh->lock);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
 #include "common/xalloc.h"
 #include "filters/rate_store.h"
 
@@ -57,7 +58,7 @@ struct redis_store {
 	redisContext *idle[POOL_MAX];
 	size_t nidle;
 	char sha[41];		/* the script's, once loaded */
-	long long down_until;	/* rate_now_us(): no new connection before */
+	long long down_until;	/* clock_us(): no new connection before */
 };
 
 static int parse_url(struct redis_store *r, const char *url, char **error_r)
@@ -158,7 +159,7 @@ fail:
 static redisContext *checkout(struct redis_store *r, char *why, size_t whysize)
 {
 	redisContext *c = NULL;
-	long long now = rate_now_us();
+	long long now = clock_us();
 
 	pthread_mutex_lock(&r->lock);
 	if (r->nidle)
@@ -170,7 +171,7 @@ static redisContext *checkout(struct redis_store *r, char *why, size_t whysize)
 		return c;
 	if ((c = connect_new(r, why, whysize)) == NULL) {
 		pthread_mutex_lock(&r->lock);
-		r->down_until = rate_now_us() + RETRY_AFTER_US;
+		r->down_until = clock_us() + RETRY_AFTER_US;
 		pthread_mutex_unlock(&r->lock);
 	}
 	return c;
@@ -180,7 +181,7 @@ static void checkin(struct redis_store *r, redisContext *c, bool broken)
 {
 	pthread_mutex_lock(&r->lock);
 	if (broken)
-		r->down_until = rate_now_us() + RETRY_AFTER_US;
+		r->down_until = clock_us() + RETRY_AFTER_US;
 	if (!broken && r->nidle < POOL_MAX) {
 		r->idle[r->nidle++] = c;
 		c = NULL;

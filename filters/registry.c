@@ -3,18 +3,9 @@
  */
 #include "config.h"
 
-#include <time.h>
-
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "filters/filter.h"
-
-static long long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static const struct filter *const registry[] = {
 	&filter_envelope,
@@ -53,9 +44,9 @@ void filters_run(enum filter_hook hook, const struct filter_input *in, struct fa
 			break;
 		}
 		if (fn) {
-			long long start = now_us();
+			long long start = clock_us();
 			fn(in, facts);
-			metrics_filter_time((*f)->name, now_us() - start);
+			metrics_filter_time((*f)->name, clock_us() - start);
 		}
 	}
 }
