@@ -44,7 +44,7 @@ static int ask_daemon(const struct cli *cli, const char *request)
 		fprintf(stderr, "sekisho: cannot reach sekishod at %s: %s\n", conf->control_socket,
 			error);
 	else {
-		rc = strncmp(reply, "error", 5) == 0 ? 1 : 0;
+		rc = reply[0] && strncmp(reply, "error", 5) != 0 ? 0 : 1;
 		fputs(reply, rc == 0 ? stdout : stderr);
 		free(reply);
 	}

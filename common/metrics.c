@@ -46,6 +46,8 @@ static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 #define MAX_FILTERS 32
 
+/* Every filter hook is timed, so no lock: a slot is claimed once by
+ * compare-and-swap of its name, and the counts are atomic adds. */
 struct histogram {
 	const char *filter;	/* static: the registry's names */
 	unsigned long long le[NBUCKETS];
@@ -53,9 +55,7 @@ struct histogram {
 	unsigned long long sum_us;
 };
 
-static pthread_mutex_t filters_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct histogram filters[MAX_FILTERS];
-static size_t nfilters;
 
 /* The most-limited keys, by the Space-Saving algorithm (Metwally et al.):
  * a full table replaces its least-counted entry and inherits its count,
@@ -130,27 +130,36 @@ void metrics_rule_hit(const char *rule)
 	labelled_add(&rule_hits, rule);
 }
 
+/* histogram_for - the slot of filter, claimed if new; NULL when all are taken */
+static struct histogram *histogram_for(const char *filter)
+{
+	for (size_t i = 0; i < MAX_FILTERS; i++) {
+		const char *name = __atomic_load_n(&filters[i].filter, __ATOMIC_ACQUIRE);
+		if (name == NULL) {
+			const char *expected = NULL;
+			if (__atomic_compare_exchange_n(&filters[i].filter, &expected, filter, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return &filters[i];
+			name = expected;
+		}
+		if (name == filter || strcmp(name, filter) == 0)
+			return &filters[i];
+	}
+	return NULL;
+}
+
 void metrics_filter_time(const char *filter, long long us)
 {
-	struct histogram *h = NULL;
+	struct histogram *h = histogram_for(filter);
 	double seconds = (double)us / 1e6;
 
-	pthread_mutex_lock(&filters_lock);
-	for (size_t i = 0; i < nfilters && !h; i++)
-		if (strcmp(filters[i].filter, filter) == 0)
-			h = &filters[i];
-	if (h == NULL && nfilters < MAX_FILTERS) {
-		h = &filters[nfilters++];
-		h->filter = filter;
-	}
-	if (h) {
-		for (size_t b = 0; b < NBUCKETS; b++)
-			if (seconds <= buckets[b])
-				h->le[b]++;
-		h->count++;
-		h->sum_us += us > 0 ? (unsigned long long)us : 0;
-	}
-	pthread_mutex_unlock(&filters_lock);
+	if (h == NULL)
+		return;
+	for (size_t b = 0; b < NBUCKETS; b++)
+		if (seconds <= buckets[b])
+			add(&h->le[b]);
+	add(&h->count);
+	__atomic_add_fetch(&h->sum_us, us > 0 ? (unsigned long long)us : 0, __ATOMIC_RELAXED);
 }
 
 void metrics_limit_checked(void)
@@ -247,20 +256,21 @@ char *metrics_prometheus(long sessions_active)
 	render_labelled(&out, &nexthop);
 	buf_append_str(&out, "# HELP sekisho_filter_seconds Time one filter hook took\n"
 			     "# TYPE sekisho_filter_seconds histogram\n");
-	pthread_mutex_lock(&filters_lock);
-	for (size_t i = 0; i < nfilters; i++) {
-		const struct histogram *h = &filters[i];
+	for (size_t i = 0; i < MAX_FILTERS; i++) {
+		struct histogram *h = &filters[i];
+		const char *name = __atomic_load_n(&h->filter, __ATOMIC_ACQUIRE);
+		unsigned long long count = get(&h->count);
+		if (name == NULL)
+			break;
 		for (size_t b = 0; b < NBUCKETS; b++)
 			buf_printf(&out, "sekisho_filter_seconds_bucket{filter=\"%s\",le=\"%g\"} %llu\n",
-				   h->filter, buckets[b], h->le[b]);
+				   name, buckets[b], get(&h->le[b]));
 		buf_printf(&out, "sekisho_filter_seconds_bucket{filter=\"%s\",le=\"+Inf\"} %llu\n",
-			   h->filter, h->count);
-		buf_printf(&out, "sekisho_filter_seconds_sum{filter=\"%s\"} %.6f\n", h->filter,
-			   (double)h->sum_us / 1e6);
-		buf_printf(&out, "sekisho_filter_seconds_count{filter=\"%s\"} %llu\n", h->filter,
-			   h->count);
+			   name, count);
+		buf_printf(&out, "sekisho_filter_seconds_sum{filter=\"%s\"} %.6f\n", name,
+			   (double)get(&h->sum_us) / 1e6);
+		buf_printf(&out, "sekisho_filter_seconds_count{filter=\"%s\"} %llu\n", name, count);
 	}
-	pthread_mutex_unlock(&filters_lock);
 	return buf_steal(&out);
 }
 
@@ -305,13 +315,14 @@ char *metrics_summary(long sessions_active)
 	pthread_mutex_unlock(&top_lock);
 	summary_labelled(&out, "next-hop errors", &nexthop);
 	buf_append_str(&out, "filter latency (mean, calls):\n");
-	pthread_mutex_lock(&filters_lock);
-	for (size_t i = 0; i < nfilters; i++)
-		buf_printf(&out, "  %-16s %10.3f ms %12llu\n", filters[i].filter,
-			   filters[i].count ? (double)filters[i].sum_us / 1e3 / (double)filters[i].count
-					    : 0.0,
-			   filters[i].count);
-	pthread_mutex_unlock(&filters_lock);
+	for (size_t i = 0; i < MAX_FILTERS; i++) {
+		const char *name = __atomic_load_n(&filters[i].filter, __ATOMIC_ACQUIRE);
+		unsigned long long count = get(&filters[i].count);
+		if (name == NULL)
+			break;
+		buf_printf(&out, "  %-16s %10.3f ms %12llu\n", name,
+			   count ? (double)get(&filters[i].sum_us) / 1e3 / (double)count : 0.0, count);
+	}
 	return buf_steal(&out);
 }
 
@@ -337,10 +348,7 @@ void metrics_reset(void)
 	labelled_reset(&trips);
 	labelled_reset(&nexthop);
 	sessions_total = session_error_limit = limit_checks = limit_errors = 0;
-	pthread_mutex_lock(&filters_lock);
 	memset(filters, 0, sizeof(filters));
-	nfilters = 0;
-	pthread_mutex_unlock(&filters_lock);
 	pthread_mutex_lock(&top_lock);
 	for (size_t i = 0; i < ntop; i++) {
 		free(top[i].limit);

@@ -19,7 +19,7 @@
 #define METRICS_TOP_KEYS 256	/* limited keys tracked (Space-Saving) */
 
 void metrics_session_started(void);
-/* metrics_session_refused - before the greeting; reason: max_sessions, max_sessions_per_ip, rule, early_talker, ... */
+/* metrics_session_refused - at or before the greeting; reason: max_sessions, max_sessions_per_ip, rule */
 void metrics_session_refused(const char *reason);
 void metrics_session_errors_exceeded(void);
 

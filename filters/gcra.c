@@ -7,15 +7,24 @@
 
 #include "filters/gcra.h"
 
+/* Far beyond any limit the rule parser accepts (rule_limit.c keeps
+ * interval x burst under 2^51), so sums of times never overflow. */
+#define GCRA_MAX ((double)(1LL << 52))
+
 struct gcra_params gcra_params_for(double rate, double period, double burst)
 {
 	struct gcra_params p;
-	double e = period * 1e6 / rate;
+	double e = period * 1e6 / rate, t;
 
-	if (e < 1)
+	if (!(e >= 1))
 		e = 1;
+	if (e > GCRA_MAX)
+		e = GCRA_MAX;
+	t = e * (burst >= 1 ? burst : 1);
+	if (t > GCRA_MAX)
+		t = GCRA_MAX;
 	p.interval = (long long)llround(e);
-	p.tolerance = (long long)llround(e * burst);
+	p.tolerance = (long long)llround(t);
 	return p;
 }
 

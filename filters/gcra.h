@@ -27,7 +27,8 @@ struct gcra_result {
 	long long retry_after;	/* microseconds until one would conform (when it does not) */
 };
 
-/* gcra_params_for - E and B*E for rate events per period seconds, burst at once */
+/* gcra_params_for - E and B*E for rate events per period seconds, burst at
+ * once (at least 1); both within 1 µs and 2^52 µs */
 struct gcra_params gcra_params_for(double rate, double period, double burst);
 
 /* gcra_step - one event at now against tat (0: new key); returns the new TAT */

@@ -4,7 +4,7 @@
  *
  * ratelimit_backend = memory (the default) keeps one table for the whole
  * process: it outlives reloads, so a reload never forgives a flood.
- * ratelimit_backend = redis://[:password@]host[:port][/db] or
+ * ratelimit_backend = redis://[[user]:password@]host[:port][/db] or
  * redis+unix:/path runs each check as one Lua script in Redis, atomic per
  * key, on Redis's clock, so every node sees the same count. When Redis
  * cannot be asked within ratelimit_timeout the check's verdict is
@@ -60,5 +60,9 @@ void rate_store_close(struct rate_store *s);
 /* the backends */
 struct rate_store *rate_store_memory_open(long max_keys);
 struct rate_store *rate_store_redis_open(const char *url, long timeout, char **error_r);
+
+/* rate_store_memory_keys - keys the memory table holds now (drained ones
+ * are swept when a shard needs room, so some may be drained) */
+size_t rate_store_memory_keys(void);
 
 #endif

@@ -7,8 +7,11 @@
  * sender addresses and HELO names, chosen by outsiders). An entry holds
  * only the key's TAT; one whose bucket has drained (TAT in the past) is
  * dead and swept when its shard needs room. At ratelimit_max_keys live
- * keys the shard drops the entries nearest to draining, the least
- * limited ones: a flood of new keys cannot grow the table without bound.
+ * keys the shard drops the entries nearest to draining, measured as the
+ * share of their own limit's tolerance they still hold, so a flood of
+ * keys of a slow limit cannot push out the keys a fast limit is
+ * holding back: the table cannot grow without bound, and what goes is
+ * the least limited.
  */
 #include "config.h"
 
@@ -29,6 +32,7 @@ struct entry {
 	struct entry *next;
 	uint64_t hash;
 	long long tat;
+	long long tolerance;	/* its limit's, to compare keys of different limits */
 	size_t len;
 	char key[];
 };
@@ -50,23 +54,51 @@ struct table {
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct table *table;
 
-/* sweep - drop dead entries, and with below_mean the live ones nearer to empty than average */
+/* fullness - how much of its tolerance a key holds: 0 drained, 1 at its limit */
+static double fullness(const struct entry *e, long long now)
+{
+	return e->tat <= now ? 0 : (double)(e->tat - now) / (double)e->tolerance;
+}
+
+/*
+ * sweep - drop dead entries, and with below_mean the live ones emptier
+ * than average (sweep_alike: when all are alike and none is below,
+ * every other one, so the shard always makes room)
+ */
 static void sweep(struct shard *sh, long long now, bool below_mean)
 {
-	long double total = 0;
-	long long mean = now;
+	double total = 0, mean = 0;
 
 	if (below_mean && sh->count) {
 		for (size_t b = 0; b < sh->nbuckets; b++)
 			for (struct entry *e = sh->buckets[b]; e; e = e->next)
-				total += e->tat > now ? e->tat - now : 0;
-		mean = now + (long long)(total / sh->count);
+				total += fullness(e, now);
+		mean = total / (double)sh->count;
 	}
 	for (size_t b = 0; b < sh->nbuckets; b++) {
 		struct entry **pp = &sh->buckets[b];
 		while (*pp) {
 			struct entry *e = *pp;
-			if (e->tat <= mean) {
+			if (e->tat <= now || (below_mean && fullness(e, now) < mean)) {
+				*pp = e->next;
+				free(e);
+				sh->count--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+static void sweep_alike(struct shard *sh)
+{
+	size_t seen = 0;
+
+	for (size_t b = 0; b < sh->nbuckets; b++) {
+		struct entry **pp = &sh->buckets[b];
+		while (*pp) {
+			struct entry *e = *pp;
+			if (seen++ % 2 == 0) {
 				*pp = e->next;
 				free(e);
 				sh->count--;
@@ -104,6 +136,8 @@ static void make_room(struct shard *sh, size_t cap, long long now)
 	sweep(sh, now, false);
 	if (sh->count >= cap)
 		sweep(sh, now, true);
+	if (sh->count >= cap)
+		sweep_alike(sh);
 	if (sh->count >= sh->nbuckets && sh->nbuckets < cap)
 		grow(sh);
 }
@@ -126,11 +160,13 @@ static enum rate_verdict memory_check(struct rate_store *s, const char *key, siz
 	tat = gcra_step(e ? e->tat : 0, now, p, &r);
 	if (r.conforms && e) {
 		e->tat = tat;
+		e->tolerance = p->tolerance;
 	} else if (r.conforms) {
 		make_room(sh, __atomic_load_n(&table->shard_cap, __ATOMIC_RELAXED), now);
 		e = xmalloc(sizeof(*e) + len);
 		e->hash = h;
 		e->tat = tat;
+		e->tolerance = p->tolerance;
 		e->len = len;
 		memcpy(e->key, key, len);
 		size_t b = (h / NSHARDS) % sh->nbuckets;
@@ -141,6 +177,20 @@ static enum rate_verdict memory_check(struct rate_store *s, const char *key, siz
 	pthread_mutex_unlock(&sh->lock);
 	*count_r = r.count;
 	return r.conforms ? RATE_CONFORMS : RATE_EXCEEDED;
+}
+
+size_t rate_store_memory_keys(void)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&table_lock);
+	for (size_t i = 0; table && i < NSHARDS; i++) {
+		pthread_mutex_lock(&table->shards[i].lock);
+		n += table->shards[i].count;
+		pthread_mutex_unlock(&table->shards[i].lock);
+	}
+	pthread_mutex_unlock(&table_lock);
+	return n;
 }
 
 static void table_free(void)

@@ -51,6 +51,7 @@ struct redis_store {
 	char *host;		/* NULL with a unix path */
 	int port;
 	char *path;
+	char *user;		/* Redis 6 ACL user; NULL: the default user */
 	char *password;
 	int db;
 	struct timeval timeout;
@@ -75,14 +76,17 @@ static int parse_url(struct redis_store *r, const char *url, char **error_r)
 		return 0;
 	}
 	p = url + 8;
-	const char *at = strchr(p, '@');
+	/* The last @ ends the user information: a password may hold one. */
+	const char *at = strrchr(p, '@');
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		if (colon == NULL) {
-			*error_r = xasprintf("ratelimit_backend: %s: expected redis://:password@host",
-					     url);
+			*error_r = xasprintf("ratelimit_backend: %s: expected "
+					     "redis://[user]:password@host", url);
 			return -1;
 		}
+		if (colon > p)
+			r->user = xstrndup(p, (size_t)(colon - p));
 		r->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
 		p = at + 1;
 	}
@@ -145,7 +149,10 @@ static redisContext *connect_new(struct redis_store *r, char *why, size_t whysiz
 		snprintf(why, whysize, "redis: cannot set the timeout");
 		goto fail;
 	}
-	if (r->password && !command_ok(c, redisCommand(c, "AUTH %s", r->password), why, whysize))
+	if (r->password && !command_ok(c, r->user ? redisCommand(c, "AUTH %s %s", r->user,
+								   r->password)
+						   : redisCommand(c, "AUTH %s", r->password),
+				       why, whysize))
 		goto fail;
 	if (r->db && !command_ok(c, redisCommand(c, "SELECT %d", r->db), why, whysize))
 		goto fail;
@@ -279,6 +286,7 @@ static void redis_close(struct rate_store *s)
 	pthread_mutex_destroy(&r->lock);
 	free(r->host);
 	free(r->path);
+	free(r->user);
 	free(r->password);
 	free(r);
 }

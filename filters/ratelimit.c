@@ -26,6 +26,7 @@
 #include "common/siphash.h"
 #include "filters/filter.h"
 #include "filters/rate_store.h"
+#include "rules/rule_limit.h"
 #include "rules/ruleset.h"
 
 /* client_net - the /24 or /64 an address is in, as "192.0.2.0/24" */
@@ -90,6 +91,18 @@ static void key_text(const struct rate_limit *l, const struct filter_input *in, 
 	}
 }
 
+/* printable - the key for facts, logs and `sekisho stats`: control bytes as \xNN */
+static void printable(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			buf_printf(out, "\\x%02x", c);
+		else
+			buf_append_char(out, (char)c);
+	}
+}
+
 /* fact_name - "rate.<name>.<what>" */
 static const char *fact_name(char *out, size_t size, const struct rate_limit *l, const char *what)
 {
@@ -109,33 +122,35 @@ static void forget(const struct rate_limit *l, struct facts *facts)
 static void check(const struct rate_limit *l, const struct filter_input *in, struct facts *facts)
 {
 	static unsigned char cut_key[16] = "sekisho-ratekey";
-	struct gcra_params p = gcra_params_for(l->rate, l->period, l->burst > 0 ? l->burst : l->rate);
-	struct buf key, full;
+	struct gcra_params p = gcra_params_for(l->rate, l->period, limit_burst(l));
+	struct buf key, full, shown;
 	char name[256], why[256] = "";
 	long long count = 0;
 	enum rate_verdict v;
-	const char *shown;
+	size_t room;
 
 	buf_init(&key);
 	buf_init(&full);
+	buf_init(&shown);
 	key_text(l, in, &key);
-	shown = buf_cstr(&key);
+	printable(&shown, key.data, key.len);
 	/* The name keeps limits apart in a shared store; a cut key stays distinct by its hash. */
 	buf_printf(&full, "%s|", l->fact + 5);
-	if (key.len > RATE_KEY_MAX - 64)
-		buf_printf(&full, "%.*s#%016llx", RATE_KEY_MAX - 64, shown,
+	room = RATE_KEY_MAX - full.len - 17;
+	if (key.len > room)
+		buf_printf(&full, "%.*s#%016llx", (int)room, key.data,
 			   (unsigned long long)siphash24(cut_key, key.data, key.len));
 	else
 		buf_append(&full, key.data, key.len);
 	metrics_limit_checked();
 	v = rate_store_check(in->rate_store, full.data, full.len, &p, &count, why, sizeof(why));
 	forget(l, facts);
-	facts_set(facts, fact_name(name, sizeof(name), l, "key"), shown);
+	facts_set(facts, fact_name(name, sizeof(name), l, "key"), buf_cstr(&shown));
 	if (v == RATE_UNKNOWN) {
 		metrics_limit_backend_error();
 		facts_set(facts, fact_name(name, sizeof(name), l, "error"), why);
 		log_warn("%s limit=%s key=%s backend=%s unavailable (%s): failing %s", in->log_ref,
-			 l->name, shown, in->rate_store->kind, why,
+			 l->name, buf_cstr(&shown), in->rate_store->kind, why,
 			 in->rate_store->fail_open ? "open" : "closed");
 		if (!in->rate_store->fail_open)
 			facts_set(facts, fact_name(name, sizeof(name), l, "exceeded"), "yes");
@@ -143,12 +158,13 @@ static void check(const struct rate_limit *l, const struct filter_input *in, str
 		facts_add_num(facts, fact_name(name, sizeof(name), l, "count"), (double)count);
 		if (v == RATE_EXCEEDED) {
 			facts_set(facts, fact_name(name, sizeof(name), l, "exceeded"), "yes");
-			metrics_limit_tripped(l->name, shown);
+			metrics_limit_tripped(l->name, buf_cstr(&shown));
 			log_warn("%s limit=%s key=%s client=%s tripped: over %g %s per %gs (burst %g)",
-				 in->log_ref, l->name, shown, in->client_ip, l->rate,
-				 limit_count_name(l->count), l->period, l->burst > 0 ? l->burst : l->rate);
+				 in->log_ref, l->name, buf_cstr(&shown), in->client_ip, l->rate,
+				 limit_count_name(l->count), l->period, limit_burst(l));
 		}
 	}
+	buf_free(&shown);
 	buf_free(&full);
 	buf_free(&key);
 }

@@ -162,21 +162,26 @@ static bool bare_eol(const char *line, size_t len)
  * spoke_early - did the client send anything before our greeting? An
  * SMTP client must wait for the 220 (RFC 5321 section 3.1); spam engines
  * that do not are caught by waiting greet_pause first. Bytes a PROXY
- * header's read brought along count too.
+ * header's read brought along count too; a client that only hung up did
+ * not speak. A shutdown ends the wait (the command loop then says 421).
  */
-static bool spoke_early(struct session *s)
+static bool spoke_early(struct session *s, int shutdown_fd)
 {
-	struct pollfd pfd = {.fd = s->conn.fd, .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = s->conn.fd, .events = POLLIN},
+				{.fd = shutdown_fd, .events = POLLIN}};
 	long long deadline = clock_deadline(s->conf->greet_pause);
+	char byte;
 	int n;
 
 	if (conn_pending(&s->conn))
 		return true;
 	do {
 		long long left = deadline - clock_ms();
-		n = poll(&pfd, 1, left > 0 ? (int)left : 0);
+		n = poll(pfd, shutdown_fd >= 0 ? 2 : 1, left > 0 ? (int)left : 0);
 	} while (n < 0 && clock_ms() < deadline);
-	return n > 0 && (pfd.revents & POLLIN);
+	if (n <= 0 || !(pfd[0].revents & POLLIN))
+		return false;
+	return recv(s->conn.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
 
 /* command_loop - read and run commands until QUIT, an error or shutdown */
@@ -267,7 +272,7 @@ void smtp_session_run(int fd, const struct sockaddr_storage *peer,
 	}
 	log_info("session=%s connect client=%s%s", s.id, s.peer_ip, s.proxied ? " proxied=yes" : "");
 	metrics_session_started();
-	if ((s.early_talker = spoke_early(&s)))
+	if ((s.early_talker = spoke_early(&s, shutdown_fd)))
 		log_info("session=%s client=%s spoke before the greeting", s.id, s.peer_ip);
 	if (!policy_connect(&s)) {
 		conn_flush(&s.conn, clock_deadline(s.conf->smtpd_timeout));

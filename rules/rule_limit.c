@@ -188,6 +188,11 @@ int limit_attribute(struct rate_limit *l, const struct token_list *t, struct lim
 	return 0;
 }
 
+double limit_burst(const struct rate_limit *l)
+{
+	return l->burst > 0 ? l->burst : l->rate >= 1 ? l->rate : 1;
+}
+
 int limit_check(const struct rate_limit *l, int line, struct limit_error *err)
 {
 	err->line = line;
@@ -198,6 +203,18 @@ int limit_check(const struct rate_limit *l, int line, struct limit_error *err)
 	}
 	if (l->rate <= 0) {
 		snprintf(err->text, sizeof(err->text), "limit %s has no rate line", l->name);
+		return -1;
+	}
+	/* Microseconds, in C and in Redis's Lua (doubles): keep every sum below 2^53. */
+	if (l->rate / l->period > 1e6) {
+		snprintf(err->text, sizeof(err->text),
+			 "limit %s: more than 1,000,000 events per second cannot be counted", l->name);
+		return -1;
+	}
+	if (l->period * 1e6 / l->rate * limit_burst(l) > 9007199254740992.0 / 4) {
+		snprintf(err->text, sizeof(err->text),
+			 "limit %s: period / rate x burst is longer than a key can be remembered "
+			 "(about 70 years)", l->name);
 		return -1;
 	}
 	for (size_t i = 0; i < l->nkey; i++) {

@@ -27,6 +27,9 @@ int limit_check(const struct rate_limit *l, int line, struct limit_error *err);
 /* limit_parse_rate - "100/1h", "5/s", "20/10m": events and period (seconds) */
 int limit_parse_rate(const char *text, double *rate, double *period);
 
+/* limit_burst - events at once: burst, or the rate's count (at least 1) */
+double limit_burst(const struct rate_limit *l);
+
 void rate_limit_free(struct rate_limit *l);
 
 #endif

@@ -613,6 +613,22 @@ static unsigned expr_scopes(const struct expr *e)
 	return expr_scopes(e->left) | expr_scopes(e->right);
 }
 
+/* recipient_limit_read - a recipient limit whose rate.* facts e reads, or NULL */
+static const struct rate_limit *recipient_limit_read(const struct parser *p, const struct expr *e)
+{
+	const struct rate_limit *l;
+	const char *dot;
+
+	if (e == NULL)
+		return NULL;
+	if (e->kind != EXPR_COND)
+		return (l = recipient_limit_read(p, e->left)) ? l : recipient_limit_read(p, e->right);
+	if (strncmp(e->field, "rate.", 5) != 0 || (dot = strchr(e->field + 5, '.')) == NULL)
+		return NULL;
+	l = find_limit(p, e->field + 5, (size_t)(dot - e->field - 5));
+	return l && l->count == COUNT_RECIPIENTS ? l : NULL;
+}
+
 /* expr_stage - the latest stage of any field in e */
 static enum rule_stage expr_stage(const struct parser *p, const struct expr *e)
 {
@@ -668,6 +684,9 @@ static void finish_limit(struct parser *p)
 	p->limit = NULL;
 	if (limit_check(l, r->line, &err) != 0)
 		error_at(p, err.line, err.col, "%s", err.text);
+	exceeded = xasprintf("%s.exceeded", l->fact);
+	r->when = r->when ? node(EXPR_AND, cond_exists(exceeded), r->when) : cond_exists(exceeded);
+	free(exceeded);
 	if (p->rs->nlimits >= RULES_MAX_LIMITS) {
 		error_at(p, r->line, 1, "more than %d limits", RULES_MAX_LIMITS);
 		rate_limit_free(l);
@@ -676,18 +695,9 @@ static void finish_limit(struct parser *p)
 					 (p->rs->nlimits + 1) * sizeof(*p->rs->limits));
 		p->rs->limits[p->rs->nlimits++] = l;
 	}
-	exceeded = xasprintf("%s.exceeded", l->fact);
-	r->when = r->when ? node(EXPR_AND, cond_exists(exceeded), r->when) : cond_exists(exceeded);
-	free(exceeded);
 	if (!r->has_score && r->action == ACTION_NONE) {
-		/* Facts only: no rule. */
-		rule_expr_free(r->when);
-		free(r->name);
-		free(r->desc);
-		free(r->file);
-		for (size_t i = 0; i < r->ntests; i++)
-			free(r->tests[i].path);
-		free(r->tests);
+		/* Facts only: no rule (the name stays taken: find_limit). */
+		rule_free_fields(r);
 		p->rs->count--;
 		p->rule = NULL;
 	}
@@ -718,6 +728,13 @@ static void finish_rule(struct parser *p)
 	}
 	if (!r->has_score && r->action == ACTION_NONE)
 		error_at(p, r->line, 1, "rule %s has neither score nor action", r->name);
+	const struct rate_limit *rl = recipient_limit_read(p, r->when);
+	if (rl && (r->has_score || (r->action != ACTION_NONE && r->action != ACTION_REJECT &&
+				    r->action != ACTION_TEMPFAIL)))
+		error_at(p, r->line, 1,
+			 "rule %s reads the facts of %s, a recipient limit, which last only while "
+			 "that recipient is judged: it can only reject or tempfail the recipient",
+			 r->name, rl->name);
 	r->stage = expr_stage(p, r->when);
 	unsigned scopes = expr_scopes(r->when);
 	if ((scopes & (1u << SCOPE_FILE)) && (scopes & (1u << SCOPE_LINK)))
@@ -754,6 +771,14 @@ static void start_rule(struct parser *p, const struct token_list *t)
 			 r->name, r->file, r->line);
 		return;
 	}
+	char *lower = lower_dup(t->items[1].text);
+	bool is_limit = find_limit(p, lower, strlen(lower)) != NULL;
+	free(lower);
+	if (is_limit) {
+		error_at(p, t->items[1].line, t->items[1].col, "%s is already the name of a limit",
+			 t->items[1].text);
+		return;
+	}
 	if (p->rs->count >= RULES_MAX_RULES) {
 		error_at(p, t->items[0].line, 1, "more than %d rules", RULES_MAX_RULES);
 		return;
@@ -783,6 +808,11 @@ static void start_limit(struct parser *p, const struct token_list *t)
 	if (twice) {
 		error_at(p, t->items[1].line, t->items[1].col, "limit %s is defined twice",
 			 t->items[1].text);
+		return;
+	}
+	if (strlen(t->items[1].text) > RULES_MAX_LIMIT_NAME) {
+		error_at(p, t->items[1].line, t->items[1].col, "a limit name has at most %d characters",
+			 RULES_MAX_LIMIT_NAME);
 		return;
 	}
 	start_rule(p, t);

@@ -32,4 +32,7 @@ enum rule_scope rule_field_scope(const char *field);
 
 void rule_expr_free(struct expr *e);
 
+/* rule_free_fields - what one rule owns (not the rule itself, which is in an array) */
+void rule_free_fields(struct rule *r);
+
 #endif

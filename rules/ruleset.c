@@ -38,26 +38,29 @@ static void list_free(struct rule_list *list)
 	free(list);
 }
 
+void rule_free_fields(struct rule *r)
+{
+	rule_expr_free(r->when);
+	for (size_t t = 0; t < r->ntests; t++) {
+		free(r->tests[t].path);
+		free(r->tests[t].ip);
+		free(r->tests[t].helo);
+		free(r->tests[t].from);
+		free(r->tests[t].rcpt);
+	}
+	free(r->tests);
+	free(r->name);
+	free(r->desc);
+	free(r->file);
+	free(r->action_text);
+}
+
 void ruleset_free(struct ruleset *rs)
 {
 	if (rs == NULL)
 		return;
-	for (size_t i = 0; i < rs->count; i++) {
-		struct rule *r = &rs->rules[i];
-		rule_expr_free(r->when);
-		for (size_t t = 0; t < r->ntests; t++) {
-			free(r->tests[t].path);
-			free(r->tests[t].ip);
-			free(r->tests[t].helo);
-			free(r->tests[t].from);
-			free(r->tests[t].rcpt);
-		}
-		free(r->tests);
-		free(r->name);
-		free(r->desc);
-		free(r->file);
-		free(r->action_text);
-	}
+	for (size_t i = 0; i < rs->count; i++)
+		rule_free_fields(&rs->rules[i]);
 	free(rs->rules);
 	for (size_t i = 0; i < rs->nlists; i++)
 		list_free(rs->lists[i]);

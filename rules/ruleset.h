@@ -161,6 +161,7 @@ struct ruleset {
 #define RULES_MAX_EXPR_DEPTH 64
 #define RULES_MAX_LIST_ITEMS 100000
 #define RULES_MAX_LIMITS 1000
+#define RULES_MAX_LIMIT_NAME 64
 
 /*
  * ruleset_load_dir - every *.rules file in dir, in name order. Returns 0

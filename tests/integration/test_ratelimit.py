@@ -265,6 +265,10 @@ def test_two_nodes_share_one_limit_in_redis(sekishod, exact_sink, tmp_path, redi
     assert redis.command("EXISTS", "sekisho:rl:shared_sender|shared@example.net") == "1"
     ttl = int(redis.command("PTTL", "sekisho:rl:shared_sender|shared@example.net"))
     assert 0 < ttl <= 3600 * 1000
+    # An event over the limit is not counted: the stored time does not move.
+    tat = redis.command("GET", "sekisho:rl:shared_sender|shared@example.net")
+    assert send(nodes[0], "shared@example.net")[0].code == 451
+    assert redis.command("GET", "sekisho:rl:shared_sender|shared@example.net") == tat
     for n in nodes:
         n.wait_log(r"limit=SHARED_SENDER key=shared@example.net .* tripped")
 
@@ -305,6 +309,17 @@ def test_redis_killed_mid_test_gives_the_configured_fail_mode(sekishod, exact_si
     assert send(d, "after@example.net")[0].code == 250
     assert redis.command("EXISTS", "sekisho:rl:shared_sender|after@example.net") == "1"
     assert d.proc.poll() is None
+
+
+def test_redis_password_and_database(sekishod, exact_sink, tmp_path, redis):
+    redis.command("CONFIG", "SET", "requirepass", "p@ss:word")
+    sink = exact_sink()
+    d = sekishod(next_hop=f"smtp://127.0.0.1:{sink.port}",
+                 rules_dir=str(rules_dir(tmp_path, SHARED)),
+                 ratelimit_backend=f"redis://:p@ss:word@127.0.0.1:{redis.port}/3")
+    assert send(d, "authed@example.net")[0].code == 250
+    assert redis.command("-a", "p@ss:word", "--no-auth-warning", "-n", "3", "EXISTS",
+                         "sekisho:rl:shared_sender|authed@example.net") == "1"
 
 
 def test_bad_backend_is_refused_at_startup(sekishod, tmp_path):

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "common/buf.h"
 #include "common/metrics.h"
 #include "common/siphash.h"
 #include "filters/filter.h"
@@ -69,6 +70,14 @@ static void test_gcra(void)
 	CHECK(limit_parse_rate("10/h5", &rate, &period) != 0);
 	CHECK(limit_parse_rate("10/400d", &rate, &period) != 0);
 	CHECK(limit_parse_rate("-1/s", &rate, &period) != 0);
+
+	/* Extremes the parser lets through stay in range. */
+	p = gcra_params_for(1, 366 * 86400.0, 1e9);
+	CHECK(p.interval > 0 && p.tolerance >= p.interval && p.tolerance <= (1LL << 52));
+	tat = gcra_step(0, now, &p, &r);
+	CHECK(r.conforms);
+	p = gcra_params_for(1e9, 1, 1e9);
+	CHECK_INT(p.interval, 1);
 }
 
 static const char limits_text[] =
@@ -87,7 +96,11 @@ static const char limits_text[] =
 	"  key    client.ip env.rcpt_domain\n"
 	"  count  recipients\n"
 	"  rate   5/1m\n"
-	"  score  2\n"
+	"  action tempfail \"4.7.1 Too many recipients\"\n"
+	"limit SLOW\n"
+	"  key    client.ip\n"
+	"  count  connections\n"
+	"  rate   0.5/1h\n"
 	"rule CONN_FLOOD\n"
 	"  when   rate.conn_rate.exceeded and rate.conn_rate.count > 10\n"
 	"  action tempfail \"4.7.0 Too many connections\"\n";
@@ -103,7 +116,11 @@ static void test_parse(void)
 		free(errors);
 		return;
 	}
-	CHECK_INT(rs->nlimits, 3);
+	CHECK_INT(rs->nlimits, 4);
+	/* A rate under 1 without burst still lets one event through. */
+	CHECK(limit_burst(rs->limits[3]) == 1);
+	CHECK(limit_burst(rs->limits[0]) == 20);
+	CHECK(limit_burst(rs->limits[1]) == 30);
 	CHECK_STR(rs->limits[0]->fact, "rate.sender_flood");
 	CHECK_INT(rs->limits[0]->count, COUNT_MESSAGES);
 	CHECK(rs->limits[0]->rate == 100 && rs->limits[0]->period == 3600);
@@ -119,6 +136,18 @@ static void test_parse(void)
 	CHECK_INT(rs->rules[1].stage, STAGE_RCPT);
 	CHECK_STR(rs->rules[2].name, "CONN_FLOOD");
 	CHECK_INT(rs->rules[2].stage, STAGE_CONNECT);
+
+	/* Past the number of limits: refused, nothing used after it is freed. */
+	struct buf many;
+	buf_init(&many);
+	for (int i = 0; i <= RULES_MAX_LIMITS; i++)
+		buf_printf(&many, "limit L%d\n  key helo\n  rate 1/s\n  score 1\n", i);
+	struct ruleset *none = NULL;
+	char *why = NULL;
+	CHECK(ruleset_load_text("many.rules", many.data, many.len, &none, &why) != 0);
+	CHECK(why && strstr(why, "more than 1000 limits"));
+	free(why);
+	buf_free(&many);
 
 	/* The limit's when only adds to its exceeded fact. */
 	struct facts f;
@@ -160,14 +189,26 @@ static void test_memory_store(void)
 	rate_store_close(s);
 	CHECK(rate_store_check(again, "a|x", 3, &p, &count, why, sizeof(why)) == RATE_EXCEEDED);
 
-	/* A flood of new keys stays within the cap (16 per shard at least),
-	 * and keys that are limited hard survive the eviction. */
+	/* A flood of new keys of a slow limit (one a day, each used once, a
+	 * tenth of its burst) stays within the cap (16 per shard with 1,000
+	 * keys), and the key a fast limit holds back (full) survives it:
+	 * eviction compares how full keys are, not how long they last. */
+	struct gcra_params slow = gcra_params_for(1, 86400, 10);
 	char key[32];
 	for (int i = 0; i < 200000; i++) {
 		int n = snprintf(key, sizeof(key), "flood|%d", i);
+		rate_store_check(again, key, (size_t)n, &slow, &count, why, sizeof(why));
+	}
+	CHECK(rate_store_memory_keys() <= 64 * 16);
+	CHECK(rate_store_memory_keys() >= 64 * 4);
+	CHECK(rate_store_check(again, "a|x", 3, &p, &count, why, sizeof(why)) == RATE_EXCEEDED);
+	/* All alike and full: the shards still make room. */
+	for (int i = 0; i < 20000; i++) {
+		int n = snprintf(key, sizeof(key), "alike|%d", i);
+		rate_store_check(again, key, (size_t)n, &p, &count, why, sizeof(why));
 		rate_store_check(again, key, (size_t)n, &p, &count, why, sizeof(why));
 	}
-	CHECK(rate_store_check(again, "a|x", 3, &p, &count, why, sizeof(why)) == RATE_EXCEEDED);
+	CHECK(rate_store_memory_keys() <= 64 * 16);
 	rate_store_close(again);
 
 	char *error = NULL;
