@@ -354,6 +354,8 @@ void listener_run(struct listener_set *set, const struct listener_hooks *hooks)
 			control_serve(hooks->control_fd, hooks->reload, hooks->status);
 	}
 	listener_close(set);
+	if (hooks->stopping)
+		hooks->stopping();
 	struct snapshot *snap = snapshot_acquire();
 	long grace = snap ? snap->conf->shutdown_timeout : 30;
 	snapshot_release(snap);

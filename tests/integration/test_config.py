@@ -48,7 +48,7 @@ def test_shipped_config_lists_every_key():
                 "clamav_max_recursion", "clamav_max_scantime", "dns_forward", "dns_timeout",
                 "dns_trust_anchor", "authserv_id", "spf", "dkim", "dmarc", "psl_file",
                 "dnsbl", "url_max", "protect_domains", "url_shorteners", "uribl",
-                "uribl_max_lookups"):
+                "uribl_max_lookups", "milter_listen", "milter_quarantine"):
         assert f"#{key} =" in text, key
 
 
