@@ -16,6 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -548,6 +551,29 @@ static void wait_conns(long long deadline)
 	pthread_mutex_unlock(&conns_lock);
 }
 
+/*
+ * no_delay_for_clients - TCP_NODELAY on libmilter's listening socket, which
+ * Linux passes on to every accepted connection. At the end of a message we
+ * answer with several small writes (header edits, then the verdict); with
+ * Nagle each one after the first waits for the MTA's delayed ACK, ~40 ms a
+ * message. libmilter does not hand out its socket, so it is found among
+ * ours: the only listening TCP socket in this process.
+ */
+static void no_delay_for_clients(void)
+{
+	int one = 1;
+
+	for (int fd = 3; fd < 1024; fd++) {
+		int listening = 0, proto = 0;
+		socklen_t len = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+			continue;
+		len = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 && proto == IPPROTO_TCP)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
 /* open_socket - bind milter_listen; a unix socket is left to its folder's mode */
 static int open_socket(const struct conf *conf)
 {
@@ -561,6 +587,8 @@ static int open_socket(const struct conf *conf)
 	old = umask(0111);
 	rc = smfi_opensocket(true);
 	umask(old);
+	if (rc == MI_SUCCESS)
+		no_delay_for_clients();
 	return rc == MI_SUCCESS ? 0 : -1;
 }
 
