@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -62,16 +61,6 @@ static void conns_add(long n)
 	conns += n;
 	pthread_cond_broadcast(&conns_done);
 	pthread_mutex_unlock(&conns_lock);
-}
-
-static void conn_id(char *out, size_t size)
-{
-	unsigned char raw[6];
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		memset(raw, 0, sizeof(raw));
-	snprintf(out, size, "%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3],
-		 raw[4], raw[5]);
 }
 
 static struct milter_conn *conn_of(SMFICTX *ctx)
@@ -205,7 +194,7 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long actions, unsigned lon
 
 	(void)f2;
 	(void)f3;
-	conn_id(c->id, sizeof(c->id));
+	log_new_id(c->id, sizeof(c->id));
 	c->actions = actions & WANTED_ACTIONS;
 	c->steps = steps & WANTED_STEPS;
 	*actions_r = c->actions;

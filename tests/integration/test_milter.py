@@ -18,46 +18,19 @@ from pathlib import Path
 import pytest
 
 import peers
+from test_policy import RULES as POLICY_RULES
 
 HERE = Path(__file__).resolve().parent
 CLAMAV_DB = peers.REPO / "test-corpus" / "clamav"
 EICAR = peers.REPO / "test-corpus" / "content" / "eicar-plain.eml"
 MILTERTEST = shutil.which("miltertest") or "/usr/bin/miltertest"
 
-RULES = r"""
-list blocked_senders = spammer@bad.example
-
-rule REJECT_CLIENT
-  when   client.ip in 127.0.0.99/32
-  action reject "5.7.1 Your address is blocked"
-
-rule REJECT_SENDER
-  when   env.from in @blocked_senders
-  action reject "5.7.1 Sender refused"
-
-rule REJECT_RCPT
-  when   env.rcpt == closed@example.test
-  action reject "5.1.1 Mailbox closed"
-
+# test_policy's rules (refusals at each stage, tempfail, discard,
+# quarantine, a tag) and the shipped antivirus rule
+RULES = POLICY_RULES + r"""
 rule VIRUS_FOUND
   when   av.virus
   action reject "5.7.1 Message refused: it carries a virus"
-
-rule REJECT_BODY
-  when   body.text contains "REJECT-ME-PLEASE"
-  action reject "5.7.1 Content refused"
-
-rule TEMPFAIL_BODY
-  when   body.text contains "TEMPFAIL-ME"
-  action tempfail "4.7.1 Come back later"
-
-rule QUARANTINE_BODY
-  when   body.text contains "QUARANTINE-ME"
-  action quarantine "held for review"
-
-rule LURE
-  when   header.subject contains "lure"
-  action tag "lure in the subject"
 """
 
 NEW_RULE = r"""

@@ -13,6 +13,17 @@ local function expect(step, want)
 	end
 end
 
+-- mail_from / rcpt_to - send the command, check the reply
+local function mail_from(addr, want, step)
+	if mt.mailfrom(conn, "<" .. addr .. ">") ~= nil then error(step .. ": send") end
+	expect(step, want)
+end
+
+local function rcpt_to(addr, want, step)
+	if mt.rcptto(conn, "<" .. addr .. ">") ~= nil then error(step .. ": send") end
+	expect(step, want)
+end
+
 -- connect and HELO: a client nothing refuses goes on
 if mt.conninfo(conn, "client.example.net", "127.0.0.1") ~= nil then error("conninfo") end
 expect("connect", SMFIR_CONTINUE)
@@ -21,18 +32,14 @@ expect("helo", SMFIR_CONTINUE)
 
 -- MAIL from a blocked sender: refused with the rule's text
 mt.macro(conn, SMFIC_MAIL, "i", "QID1", "{mail_addr}", "spammer@bad.example")
-if mt.mailfrom(conn, "<spammer@bad.example>") ~= nil then error("mail") end
-expect("envfrom blocked", SMFIR_REPLYCODE)
+mail_from("spammer@bad.example", SMFIR_REPLYCODE, "envfrom blocked")
 mt.abort(conn)
 
 -- a good sender, then one recipient refused and one taken
 mt.macro(conn, SMFIC_MAIL, "i", "QID2", "{mail_addr}", "sender@example.net")
-if mt.mailfrom(conn, "<sender@example.net>") ~= nil then error("mail") end
-expect("envfrom", SMFIR_CONTINUE)
-if mt.rcptto(conn, "<closed@example.test>") ~= nil then error("rcpt") end
-expect("envrcpt closed", SMFIR_REPLYCODE)
-if mt.rcptto(conn, "<rcpt@example.test>") ~= nil then error("rcpt") end
-expect("envrcpt", SMFIR_CONTINUE)
+mail_from("sender@example.net", SMFIR_CONTINUE, "envfrom")
+rcpt_to("closed@example.test", SMFIR_REPLYCODE, "envrcpt closed")
+rcpt_to("rcpt@example.test", SMFIR_CONTINUE, "envrcpt")
 
 -- header, body, end: tagged, so A-R and X-Sekisho-* go in; the forged
 -- X-Sekisho field and our forged A-R are deleted, another A-R stays
@@ -59,10 +66,8 @@ end
 
 -- a second message on the same connection: rejected at the end, with text
 mt.macro(conn, SMFIC_MAIL, "i", "QID3")
-if mt.mailfrom(conn, "<sender@example.net>") ~= nil then error("mail") end
-expect("envfrom 2", SMFIR_CONTINUE)
-if mt.rcptto(conn, "<rcpt@example.test>") ~= nil then error("rcpt") end
-expect("envrcpt 2", SMFIR_CONTINUE)
+mail_from("sender@example.net", SMFIR_CONTINUE, "envfrom 2")
+rcpt_to("rcpt@example.test", SMFIR_CONTINUE, "envrcpt 2")
 mt.header(conn, "From", "Sender <sender@example.net>")
 mt.header(conn, "Subject", "plain")
 mt.eoh(conn)
