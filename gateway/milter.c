@@ -90,22 +90,42 @@ void milter_input_for(const struct milter_conn *c, struct filter_input *in)
 	in->auth = c->snap->auth;
 }
 
-void milter_reply(SMFICTX *ctx, const char *code, const char *text, const char *ref)
+/* enhanced_code_len - length of a leading "C.SSS.DDD " (RFC 3463) of class c, or 0 */
+static size_t enhanced_code_len(const char *text, char c)
 {
-	struct buf b;
-	char xcode[16] = "";
 	size_t n = 0;
 
-	/* a leading enhanced status code ("5.7.1 ") is the rule's; keep it if its class fits */
-	while (n < 10 && text[n] && text[n] != ' ')
-		n++;
-	if (text[n] == ' ' && n >= 5 && n < sizeof(xcode) && text[0] == code[0] && text[1] == '.') {
+	if (text[0] != c || text[1] != '.')
+		return 0;
+	n = 2;
+	for (int part = 0; part < 2; part++) {
+		size_t digits = 0;
+		while (text[n] >= '0' && text[n] <= '9' && digits < 3) {
+			n++;
+			digits++;
+		}
+		if (digits == 0 || (part == 0 && text[n++] != '.'))
+			return 0;
+	}
+	return text[n] == ' ' ? n : 0;
+}
+
+void milter_reply(SMFICTX *ctx, const char *code, const char *text, const char *ref)
+{
+	char xcode[16];
+	size_t n = enhanced_code_len(text, code[0]);
+	struct buf b;
+
+	/* the rule's own enhanced code when its class fits the reply; else ours */
+	if (n) {
 		memcpy(xcode, text, n);
+		xcode[n] = '\0';
 		text += n + 1;
 	} else {
 		snprintf(xcode, sizeof(xcode), "%c.7.1", code[0]);
-		if (text[0] >= '2' && text[0] <= '5' && text[1] == '.')
-			text += n + (text[n] == ' ');
+		for (char other = '2'; other <= '5'; other++)
+			if ((n = enhanced_code_len(text, other)) != 0)
+				text += n + 1;
 	}
 	buf_init(&b);
 	/* libmilter refuses CR and LF, and a lone '%' voids the text (smfi_setreply(3)) */
