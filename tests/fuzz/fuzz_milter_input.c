@@ -58,9 +58,12 @@ static void check_client(const char *rec)
 /* check_header - the header section as milter_input.h promises */
 static void check_header(const struct milter_message *m)
 {
-	const char *p = m->data.data, *end = p + m->data.len;
+	const char *p = m->data.data, *end;
 
 	FUZZ_ASSERT(m->data.len <= m->limit);
+	if (m->data.len == 0)
+		return;
+	end = p + m->data.len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
