@@ -112,6 +112,8 @@ def gateway(sekishod, mta, tmp_path):
                 "analyzers": "2",
                 "next_hop": f"smtp://127.0.0.1:{mta.release_port}", **settings}
         d = sekishod(**conf)
+        # the fixture's " ready" can be the analyzers' line, before the milter listens
+        d.wait_log(r"sekishod \S+ ready, ")
         d.rules = rules
         d.mta = mta
         return d
@@ -351,6 +353,7 @@ def test_milter_on_a_unix_socket_as_an_unprivileged_user(free_port, dns_server):
     os.chmod(d.dir, 0o755)
     try:
         d.start()
+        d.wait_log(r"sekishod \S+ ready, ")
         assert os.stat(path).st_uid == user.pw_uid
         assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o755
         r = subprocess.run([MILTERTEST, "-s", str(HERE / "milter" / "connect_only.lua")],
@@ -371,8 +374,9 @@ def test_miltertest_stage_by_stage(sekishod, tmp_path, free_port, script):
     rules.mkdir()
     (rules / "50-test.rules").write_text(RULES)
     port = free_port()
-    sekishod(listen="", milter_listen=f"inet:{port}@127.0.0.1", rules_dir=str(rules),
-             quarantine_dir=str(tmp_path / "quarantine"))
+    d = sekishod(listen="", milter_listen=f"inet:{port}@127.0.0.1", rules_dir=str(rules),
+                 quarantine_dir=str(tmp_path / "quarantine"))
+    d.wait_log(r"sekishod \S+ ready, ")
     r = subprocess.run([MILTERTEST, "-s", str(HERE / "milter" / script)],
                        env=dict(os.environ, MILTER_SOCKET=f"inet:{port}@127.0.0.1"),
                        capture_output=True, timeout=60)
