@@ -68,6 +68,7 @@ static const char *conf_default_hostname(char *tmp, size_t size, const char **er
 static const char *const conf_tls_names[] = {"none", "may", "required", NULL};
 static const char *const conf_log_names[] = {"stderr", "syslog", NULL};
 static const char *const conf_fail_names[] = {"closed", "open", NULL};
+static const char *const conf_milter_quarantine_names[] = {"store", "hold", NULL};
 static const char *const conf_facility_names[] = {
     "mail",   "daemon", "user",   "local0", "local1", "local2",
     "local3", "local4", "local5", "local6", "local7", NULL,
@@ -79,7 +80,11 @@ _Static_assert(sizeof(enum log_target) == sizeof(int), "enum log_target size");
 _Static_assert(TLS_POLICY_NONE == 0 && TLS_POLICY_MAY == 1 && TLS_POLICY_REQUIRED == 2,
                "conf_tls_names order");
 _Static_assert(LOG_TARGET_STDERR == 0 && LOG_TARGET_SYSLOG == 1, "conf_log_names order");
+_Static_assert(sizeof(enum ratelimit_fail) == sizeof(int), "enum ratelimit_fail size");
 _Static_assert(RATELIMIT_FAIL_CLOSED == 0 && RATELIMIT_FAIL_OPEN == 1, "conf_fail_names order");
+_Static_assert(sizeof(enum milter_quarantine) == sizeof(int), "enum milter_quarantine size");
+_Static_assert(MILTER_QUARANTINE_STORE == 0 && MILTER_QUARANTINE_HOLD == 1,
+               "conf_milter_quarantine_names order");
 
 #define KIB           1024L
 #define MIB           (1024L * 1024)
@@ -102,6 +107,12 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "control_socket", .type = CONF_STRING,
 	  .offset = CONF_FIELD(control_socket), .def = "",
 	  .desc = "unix socket for sekisho reload and status" },
+	{ .name = "milter_listen", .type = CONF_STRING, .offset = CONF_FIELD(milter_listen),
+	  .def = "", .desc = "milter socket (inet:PORT@HOST or unix:/path); empty: no milter" },
+	{ .name = "milter_quarantine", .type = CONF_ENUM,
+	  .offset = CONF_FIELD(milter_quarantine), .def = "store",
+	  .names = conf_milter_quarantine_names,
+	  .desc = "milter quarantine: our store (then discard) or the MTA's hold queue" },
 
 	/* policy */
 	{ .name = "rules_dir", .type = CONF_STRING, .offset = CONF_FIELD(rules_dir),
@@ -535,11 +546,8 @@ static int conf_set_listen(struct conf_parser *p, unsigned line, const struct co
 	const char *why;
 	int rc = 0;
 
+	/* empty: no SMTP listener (milter_listen alone, checked by the daemon) */
 	conf_value_words(value, &list);
-	if (list.count == 0) {
-		conf_error(p, line, "%s: expected at least one address:port", key->name);
-		return -1;
-	}
 	for (size_t i = 0; i < list.count; i++) {
 		if (conf_value_listen(list.items[i], &why) != 0) {
 			conf_item_error(p, line, key, list.items[i], why);

@@ -31,6 +31,7 @@ struct nexthop {
 enum tls_policy { TLS_POLICY_NONE, TLS_POLICY_MAY, TLS_POLICY_REQUIRED };
 enum log_target { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG };
 enum ratelimit_fail { RATELIMIT_FAIL_CLOSED, RATELIMIT_FAIL_OPEN };
+enum milter_quarantine { MILTER_QUARANTINE_STORE, MILTER_QUARANTINE_HOLD };
 
 struct strlist {
 	char **items;
@@ -46,6 +47,8 @@ struct conf {
 	char *user;			/* drop to this user after binding; "" = stay */
 	char *pid_file;			/* "" = none */
 	char *control_socket;		/* "" = none */
+	char *milter_listen;		/* "inet:8891@127.0.0.1", "unix:/path"; "" = no milter */
+	enum milter_quarantine milter_quarantine;	/* where a milter quarantines */
 
 	/* policy */
 	char *rules_dir;		/* "" = no rules */

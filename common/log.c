@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
@@ -139,4 +140,14 @@ void log_kv(struct buf *b, const char *key, const char *value)
 void log_kv_long(struct buf *b, const char *key, long long value)
 {
 	buf_printf(b, " %s=%lld", key, value);
+}
+
+void log_new_id(char *out, size_t size)
+{
+	unsigned char raw[6];
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		memset(raw, 0, sizeof(raw));
+	snprintf(out, size, "%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3],
+		 raw[4], raw[5]);
 }

@@ -33,4 +33,8 @@ void log_kv(struct buf *b, const char *key, const char *value);
 void log_kv_len(struct buf *b, const char *key, const char *value, size_t len);
 void log_kv_long(struct buf *b, const char *key, long long value);
 
+/* log_new_id - 12 random hex digits naming a session in logs and replies:
+ * unguessable, short enough to quote (size >= 13) */
+void log_new_id(char *out, size_t size);
+
 #endif

@@ -274,6 +274,29 @@ char *metrics_prometheus(long sessions_active)
 	return buf_steal(&out);
 }
 
+void metrics_rename(struct buf *out, const char *text, const char *from, const char *to)
+{
+	static const char *const comments[] = {"# HELP ", "# TYPE "};
+	size_t flen = strlen(from);
+
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) + 1 : strlen(text);
+		size_t skip = 0;
+
+		for (size_t i = 0; i < 2; i++)
+			if (strncmp(text, comments[i], 7) == 0)
+				skip = 7;
+		buf_append(out, text, skip);
+		if (strncmp(text + skip, from, flen) == 0) {
+			buf_append_str(out, to);
+			skip += flen;
+		}
+		buf_append(out, text + skip, len - skip);
+		text += len;
+	}
+}
+
 static void summary_labelled(struct buf *out, const char *title, struct labelled *f)
 {
 	pthread_mutex_lock(&f->lock);

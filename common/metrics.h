@@ -43,6 +43,13 @@ char *metrics_prometheus(long sessions_active);
 /* metrics_summary - the same figures for a terminal, with the most-limited keys (malloc'd) */
 char *metrics_summary(long sessions_active);
 
+/*
+ * metrics_rename - append text (metrics_prometheus of another process) to
+ * out with every family name starting with from renamed to start with to
+ */
+struct buf;
+void metrics_rename(struct buf *out, const char *text, const char *from, const char *to);
+
 /* metrics_reset - forget everything (unit tests) */
 void metrics_reset(void);
 

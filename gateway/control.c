@@ -13,11 +13,9 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
-#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "gateway/conn.h"
 #include "gateway/control.h"
-#include "gateway/listener.h"
 
 #define CONTROL_TIMEOUT 5
 
@@ -58,7 +56,8 @@ int control_open(const char *path, uid_t owner, gid_t group, char **error_r)
 	return fd;
 }
 
-void control_serve(int lfd, void (*reload)(char **result_r), void (*status)(char **result_r))
+void control_serve(int lfd, void (*reload)(char **result_r), void (*status)(char **result_r),
+		   char *(*stats)(bool prometheus))
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	long long deadline = clock_deadline(CONTROL_TIMEOUT);
@@ -79,9 +78,9 @@ void control_serve(int lfd, void (*reload)(char **result_r), void (*status)(char
 		else if (len == 6 && memcmp(line, "status", 6) == 0)
 			status(&result);
 		else if (len == 5 && memcmp(line, "stats", 5) == 0)
-			result = metrics_summary(listener_sessions());
+			result = stats(false);
 		else if (len == 7 && memcmp(line, "metrics", 7) == 0)
-			result = metrics_prometheus(listener_sessions());
+			result = stats(true);
 		else
 			result = xstrdup("error: unknown request (try reload, status, stats or "
 					 "metrics)\n");

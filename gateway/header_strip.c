@@ -106,3 +106,9 @@ size_t header_strip_auth_results(struct buf *msg, const char *authserv_id)
 {
 	return authserv_id && authserv_id[0] ? strip(msg, is_our_results, authserv_id) : 0;
 }
+
+bool header_strip_claimed(const char *field, size_t len, const char *authserv_id)
+{
+	return is_ours(field, 0, len, NULL) ||
+	       (authserv_id && authserv_id[0] && claims_authserv(field, 0, len, authserv_id));
+}

@@ -11,6 +11,7 @@
 #ifndef SEKISHO_HEADER_STRIP_H
 #define SEKISHO_HEADER_STRIP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/buf.h"
@@ -20,5 +21,12 @@ size_t header_strip_ours(struct buf *msg);
 
 /* header_strip_auth_results - the same for Authentication-Results of authserv_id */
 size_t header_strip_auth_results(struct buf *msg, const char *authserv_id);
+
+/*
+ * header_strip_claimed - would either of the above remove this one field
+ * ("Name: value", continuation lines included)? For the milter, which
+ * deletes fields through the MTA rather than editing the bytes.
+ */
+bool header_strip_claimed(const char *field, size_t len, const char *authserv_id);
 
 #endif

@@ -355,9 +355,12 @@ void listener_run(struct listener_set *set, const struct listener_hooks *hooks)
 			}
 		}
 		if (hooks->control_fd >= 0 && (pfd[set->count + 1].revents & POLLIN))
-			control_serve(hooks->control_fd, hooks->reload, hooks->status);
+			control_serve(hooks->control_fd, hooks->reload, hooks->status,
+				      hooks->stats);
 	}
 	listener_close(set);
+	if (hooks->stopping)
+		hooks->stopping();
 	struct snapshot *snap = snapshot_acquire();
 	long grace = snap ? snap->conf->shutdown_timeout : 30;
 	snapshot_release(snap);

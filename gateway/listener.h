@@ -28,6 +28,8 @@ struct listener_hooks {
 	int control_fd;		/* -1 or a listening unix socket */
 	void (*reload)(char **result_r);	/* result_r: malloc'd text */
 	void (*status)(char **result_r);
+	char *(*stats)(bool prometheus);	/* the counters (malloc'd) */
+	void (*stopping)(void);	/* NULL, or told first when a stop arrives */
 };
 
 /* listener_run - accept until a stop arrives; then stop sessions gracefully */

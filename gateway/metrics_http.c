@@ -9,14 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/metrics.h"
 #include "common/netaddr.h"
 #include "common/xalloc.h"
-#include "gateway/listener.h"
 #include "gateway/metrics_http.h"
 
 struct metrics_http {
 	struct MHD_Daemon *daemon;
+	char *(*render)(bool prometheus);
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *text)
@@ -35,7 +34,9 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 			     const char *method, const char *version, const char *data,
 			     size_t *data_size, void **state)
 {
-	(void)cls, (void)version, (void)data;
+	struct metrics_http *m = cls;
+
+	(void)version, (void)data;
 	/* The first call only announces the request; answer on the second. */
 	if (*state == NULL) {
 		*state = (void *)1;
@@ -47,10 +48,11 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, xstrdup("only GET /metrics\n"));
 	if (strcmp(url, "/metrics") != 0)
 		return reply(c, MHD_HTTP_NOT_FOUND, xstrdup("not found: try /metrics\n"));
-	return reply(c, MHD_HTTP_OK, metrics_prometheus(listener_sessions()));
+	return reply(c, MHD_HTTP_OK, m->render(true));
 }
 
-struct metrics_http *metrics_http_start(const char *listen, char **error_r)
+struct metrics_http *metrics_http_start(const char *listen, char *(*render)(bool prometheus),
+					char **error_r)
 {
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
 				 .ai_socktype = SOCK_STREAM};
@@ -72,10 +74,11 @@ struct metrics_http *metrics_http_start(const char *listen, char **error_r)
 		return NULL;
 	}
 	m = xcalloc(1, sizeof(*m));
+	m->render = render;
 	m->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			(ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-		(uint16_t)atoi(port), NULL, NULL, serve, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		(uint16_t)atoi(port), NULL, NULL, serve, m, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_CONNECTION_LIMIT, 16U, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 4U,
 		MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)32768, MHD_OPTION_END);

@@ -11,10 +11,14 @@
 #ifndef SEKISHO_METRICS_HTTP_H
 #define SEKISHO_METRICS_HTTP_H
 
+#include <stdbool.h>
+
 struct metrics_http;
 
-/* metrics_http_start - listen on "host:port"; NULL with *error_r (malloc'd) */
-struct metrics_http *metrics_http_start(const char *listen, char **error_r);
+/* metrics_http_start - listen on "host:port", answer render(true) (malloc'd);
+ * NULL with *error_r (malloc'd) */
+struct metrics_http *metrics_http_start(const char *listen, char *(*render)(bool prometheus),
+					char **error_r);
 void metrics_http_stop(struct metrics_http *m);
 
 #endif

@@ -18,7 +18,7 @@
 #include "gateway/header_strip.h"
 #include "gateway/policy.h"
 #include "gateway/received.h"
-#include "quarantine/qstore.h"
+#include "gateway/verdict.h"
 
 static void input_for(struct session *s, struct filter_input *in)
 {
@@ -68,12 +68,7 @@ static bool unjudged(struct session *s, enum rule_action a)
 /* refuse - the deciding rule's text as a reply: "550 5.7.1 text (ref ID)" */
 static void refuse(struct session *s, enum rule_action a, int code, const char *ref)
 {
-	const struct rule *r = s->policy.decider;
-	const char *text = r && r->action_text ? r->action_text
-			   : a == ACTION_REJECT ? "5.7.1 Refused by policy"
-						: "4.7.1 Try again later";
-
-	session_reply(s, "%d %s (ref %s)", code, text, ref);
+	session_reply(s, "%d %s (ref %s)", code, verdict_refusal_text(s->policy.decider, a), ref);
 }
 
 static bool refused(enum rule_action a)
@@ -144,73 +139,27 @@ bool policy_rcpt(struct session *s, const char *rcpt)
 	return false;
 }
 
-/* tag_headers - X-Sekisho-* fields: verdict, score, rules hit, tag texts */
-static void tag_headers(const struct session *s, struct buf *out)
-{
-	const struct verdict *v = &s->tx.policy.verdict;
-
-	buf_printf(out, "X-Sekisho-Verdict: %s\r\n", rule_action_name(v->action));
-	buf_printf(out, "X-Sekisho-Score: %.2f\r\n", v->score);
-	buf_append_str(out, "X-Sekisho-Rules:");
-	for (size_t i = 0; i < v->nhits; i++)
-		buf_printf(out, " %s", v->hits[i]->name);
-	buf_append_str(out, "\r\n");
-	for (size_t i = 0; i < v->nhits; i++)
-		if (v->hits[i]->action == ACTION_TAG && v->hits[i]->action_text)
-			buf_printf(out, "X-Sekisho-Tag: %s\r\n", v->hits[i]->action_text);
-}
-
-static char *rules_hit(const struct verdict *v)
-{
-	struct buf b;
-
-	buf_init(&b);
-	for (size_t i = 0; i < v->nhits; i++)
-		buf_printf(&b, "%s%s", i ? " " : "", v->hits[i]->name);
-	return buf_steal(&b);
-}
-
-/* first_value - a fact's first value, or "" */
-static const char *first_value(const struct facts *f, const char *name)
-{
-	const struct fact *fact = facts_find(f, name);
-
-	return fact && fact->count ? fact->values[0] : "";
-}
-
 /* quarantine - store the message as it would have been delivered */
 static int quarantine(struct session *s, char **error_r)
 {
-	struct qstore *q = snapshot_qstore(s->snap, error_r);
-	const struct verdict *v = &s->tx.policy.verdict;
-	struct qentry e = {0};
-	struct buf stored;
+	const char **rcpts = xcalloc(s->tx.nrcpt, sizeof(*rcpts));
+	struct verdict_hold h = {
+	    .id = s->tx.id, .client_ip = s->peer_ip, .helo = s->helo, .from = s->tx.from.addr,
+	    .rcpts = rcpts, .nrcpt = s->tx.nrcpt, .policy = &s->tx.policy,
+	    .msg = s->tx.msg.data, .len = s->tx.msg.len};
+	struct buf header;
 	int rc;
 
-	if (q == NULL)
-		return -1;
-	buf_init(&stored);
-	received_header(&stored, s);
-	auth_results_header(&stored, s->snap->auth->authserv_id, &s->tx.policy.facts);
-	buf_append(&stored, s->tx.msg.data ? s->tx.msg.data : "", s->tx.msg.len);
-	e.id = s->tx.id;
-	e.time = (long long)time(NULL);
-	e.client_ip = s->peer_ip;
-	e.helo = s->helo ? s->helo : "";
-	e.from = s->tx.from.addr;
-	e.rcpts = xcalloc(s->tx.nrcpt, sizeof(*e.rcpts));
 	for (size_t i = 0; i < s->tx.nrcpt; i++)
-		e.rcpts[i] = s->tx.rcpts[i].addr;
-	e.nrcpt = s->tx.nrcpt;
-	e.subject = (char *)first_value(&s->tx.policy.facts, "header.subject");
-	e.size = (long long)stored.len;
-	e.score = v->score;
-	e.rules = rules_hit(v);
-	e.reason = v->decider && v->decider->action_text ? v->decider->action_text : "";
-	rc = qstore_put(q, &e, stored.data, stored.len, error_r);
-	free(e.rules);
-	free(e.rcpts);
-	buf_free(&stored);
+		rcpts[i] = s->tx.rcpts[i].addr;
+	buf_init(&header);
+	received_header(&header, s);
+	auth_results_header(&header, s->snap->auth->authserv_id, &s->tx.policy.facts);
+	h.header = header.data;
+	h.header_len = header.len;
+	rc = verdict_quarantine(s->snap, &h, error_r);
+	buf_free(&header);
+	free(rcpts);
 	return rc;
 }
 
@@ -250,7 +199,7 @@ bool policy_message(struct session *s, struct buf *header)
 		return true;
 	case ACTION_TAG:
 		auth_results_header(header, s->snap->auth->authserv_id, &s->tx.policy.facts);
-		tag_headers(s, header);
+		verdict_tag_headers(&s->tx.policy.verdict, header);
 		return true;
 	case ACTION_REJECT:
 	case ACTION_TEMPFAIL:
@@ -282,39 +231,7 @@ refused:
 	return false;
 }
 
-/* auth_summary - "spf=pass dkim=pass,fail dmarc=pass" for the log line */
-static char *auth_summary(const struct facts *f)
-{
-	static const char *const methods[][2] = {
-	    {"spf", "spf.result"}, {"dkim", "dkim.result"}, {"dmarc", "dmarc.result"}};
-	struct buf b;
-
-	buf_init(&b);
-	for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
-		const struct fact *fact = facts_find(f, methods[m][1]);
-
-		if (!fact || !fact->count)
-			continue;
-		buf_printf(&b, "%s%s=", b.len ? " " : "", methods[m][0]);
-		for (size_t i = 0; i < fact->count; i++)
-			buf_printf(&b, "%s%s", i ? "," : "", fact->values[i]);
-	}
-	return buf_steal(&b);
-}
-
 void policy_log(const struct session *s, struct buf *line)
 {
-	const struct verdict *v = &s->tx.policy.verdict;
-	char *hits = rules_hit(v);
-	char *auth = auth_summary(&s->tx.policy.facts);
-	char score[32];
-
-	log_kv(line, "action", rule_action_name(v->action));
-	snprintf(score, sizeof(score), "%.2f", v->score);
-	log_kv(line, "score", score);
-	log_kv(line, "rules", hits);
-	if (auth[0])
-		log_kv(line, "auth", auth);
-	free(auth);
-	free(hits);
+	verdict_log(&s->tx.policy.verdict, &s->tx.policy.facts, line);
 }

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "analyzer/content_ops.h"
 #include "analyzer/supervisor.h"
@@ -24,6 +26,8 @@
 #include "gateway/daemon.h"
 #include "gateway/listener.h"
 #include "gateway/metrics_http.h"
+#include "gateway/milter.h"
+#include "gateway/milter_front.h"
 #include "gateway/relay_pool.h"
 #include "gateway/snapshot.h"
 #include "filters/message.h"
@@ -57,6 +61,8 @@ static void warn_restart_keys(const struct conf *old, const struct conf *new)
 		log_warn("reload: control_socket changed; it takes effect on restart");
 	if (strcmp(old->metrics_listen, new->metrics_listen) != 0)
 		log_warn("reload: metrics_listen changed; it takes effect on restart");
+	if (strcmp(old->milter_listen, new->milter_listen) != 0)
+		log_warn("reload: milter_listen changed; it takes effect on restart");
 }
 
 static void do_reload(char **result_r)
@@ -81,6 +87,14 @@ static void do_reload(char **result_r)
 	log_info("reload: configuration %s loaded (generation %lu)", config_path,
 		 fresh->generation);
 	*result_r = xasprintf("ok: configuration reloaded (generation %lu)\n", fresh->generation);
+	if (milter_front_running()) {
+		char *milter = NULL, *both;
+		milter_front_reload(&milter);
+		both = xasprintf("%s%s\n", *result_r, milter);
+		free(milter);
+		free(*result_r);
+		*result_r = both;
+	}
 	snapshot_release(old);
 	daemon_notify("READY=1");
 }
@@ -89,12 +103,41 @@ static void do_status(char **result_r)
 {
 	struct snapshot *snap = snapshot_acquire();
 	char *analyzers = analysis_status();
+	char *milter = milter_front_running() ? milter_front_status() : NULL;
 
-	*result_r = xasprintf("ok: pid %ld, %ld sessions, configuration generation %lu, %s\n",
+	*result_r = xasprintf("ok: pid %ld, %ld sessions, configuration generation %lu, %s%s%s\n",
 			      (long)getpid(), listener_sessions(), snap ? snap->generation : 0,
-			      analyzers);
+			      analyzers, milter ? ", " : "", milter ? milter : "");
+	free(milter);
 	free(analyzers);
 	snapshot_release(snap);
+}
+
+/*
+ * render_stats - our counters and, with the milter on, the milter
+ * process's: in the exposition format as sekisho_milter_* families, for a
+ * terminal under a heading of their own
+ */
+static char *render_stats(bool prometheus)
+{
+	char *own = prometheus ? metrics_prometheus(listener_sessions())
+			       : metrics_summary(listener_sessions());
+	char *milter = milter_front_running() ? milter_front_metrics(prometheus) : NULL;
+	struct buf out;
+
+	if (milter == NULL)
+		return own;
+	buf_init(&out);
+	buf_append_str(&out, own);
+	if (prometheus) {
+		metrics_rename(&out, milter, "sekisho_", "sekisho_milter_");
+	} else {
+		buf_append_str(&out, "\nmilter front end (its own process):\n");
+		buf_append_str(&out, milter);
+	}
+	free(own);
+	free(milter);
+	return buf_steal(&out);
 }
 
 /* nexthop_text - the next hop as the administrator wrote it */
@@ -132,6 +175,8 @@ static int setup(const struct conf *conf, struct listener_set *set, int *control
 	if (conf->quarantine_dir[0] &&
 	    daemon_prepare_dir(conf->quarantine_dir, uid, gid, &error) != 0)
 		goto fail;
+	if (conf->milter_listen[0] && milter_front_prepare(conf->milter_listen, uid, gid, &error))
+		goto fail;
 	*control_fd = -1;
 	if (conf->control_socket[0]) {
 		char *dir = xstrdup(conf->control_socket);
@@ -148,7 +193,7 @@ static int setup(const struct conf *conf, struct listener_set *set, int *control
 			goto fail;
 	}
 	if (conf->metrics_listen[0] &&
-	    (metrics_endpoint = metrics_http_start(conf->metrics_listen, &error)) == NULL)
+	    (metrics_endpoint = metrics_http_start(conf->metrics_listen, render_stats, &error)) == NULL)
 		goto fail;
 	if (conf->pid_file[0] && daemon_write_pid_file(conf->pid_file, &error) != 0)
 		goto fail;
@@ -180,16 +225,49 @@ static int run_supervisor(void)
 	return supervisor_main(ANALYZER_SUPERVISOR_FD, &content_analyzer_ops, config_path);
 }
 
+/* serves_something - an SMTP listener, a milter, or both; else say why not */
+static bool serves_something(const struct conf *conf)
+{
+	const char *why;
+
+	if (conf->milter_listen[0] && (why = milter_front_check(conf->milter_listen))) {
+		fprintf(stderr, "%s: milter_listen \"%s\": %s\n", config_path,
+			conf->milter_listen, why);
+		return false;
+	}
+	if (conf->listen.count == 0 && !conf->milter_listen[0]) {
+		fprintf(stderr, "%s: listen is empty and milter_listen is not set: nothing "
+				"to serve\n", config_path);
+		return false;
+	}
+	return true;
+}
+
+/* start_milter - with milter_listen, the milter process (milter_front.h) */
+static int start_milter(const struct conf *conf)
+{
+	char *error = NULL;
+
+	if (!conf->milter_listen[0])
+		return 0;
+	if (milter_front_start(config_path, &error) == 0)
+		return 0;
+	log_err("milter: %s", error);
+	free(error);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct listener_set set = {0};
-	struct listener_hooks hooks = {.reload = do_reload, .status = do_status};
+	struct listener_hooks hooks = {.reload = do_reload, .status = do_status,
+				       .stats = render_stats, .stopping = milter_front_stop_begin};
 	struct snapshot *snap;
 	char *errors = NULL;
-	bool check_only = false, supervisor = false;
+	bool check_only = false, supervisor = false, milter = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:ndVhA")) != -1) {
+	while ((opt = getopt(argc, argv, "c:ndVhAM")) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -203,6 +281,10 @@ int main(int argc, char **argv)
 		case 'A':
 			/* the analyzer supervisor, started by the daemon (analysis.h) */
 			supervisor = true;
+			break;
+		case 'M':
+			/* the milter process, started by the daemon (milter_front.h) */
+			milter = true;
 			break;
 		case 'V':
 			printf("sekishod %s\n", PACKAGE_VERSION);
@@ -221,11 +303,17 @@ int main(int argc, char **argv)
 	}
 	if (supervisor)
 		return run_supervisor();
+	if (milter)
+		return milter_main(config_path, MILTER_CHANNEL_FD);
 	if (snapshot_build(config_path, &snap, &errors) != 0) {
 		fprintf(stderr, "%s", errors);
 		if (errors[0] && errors[strlen(errors) - 1] != '\n')
 			fputc('\n', stderr);
 		free(errors);
+		return 1;
+	}
+	if (!serves_something(snap->conf)) {
+		snapshot_release(snap);
 		return 1;
 	}
 	if (check_only) {
@@ -240,13 +328,19 @@ int main(int argc, char **argv)
 		snapshot_release(snap);
 		return 1;
 	}
-	if (analysis_start(config_path, snap->conf, &errors) != 0) {
+	/* Only SMTP sessions use the daemon's own analyzers; the milter has its own. */
+	if (snap->conf->listen.count && analysis_start(config_path, snap->conf, &errors) != 0) {
 		log_err("cannot start the analyzers: %s", errors);
 		free(errors);
 		snapshot_release(snap);
 		return 1;
 	}
 	snapshot_install(snap);
+	if (start_milter(snap->conf) != 0) {
+		analysis_stop();
+		snapshot_shutdown();
+		return 1;
+	}
 	hooks.wake_fd = daemon_start_signal_thread();
 	if (hooks.wake_fd < 0) {
 		log_err("cannot start the signal thread");
@@ -256,6 +350,9 @@ int main(int argc, char **argv)
 	daemon_notify("READY=1");
 	listener_run(&set, &hooks);
 	daemon_notify("STOPPING=1");
+	snap = snapshot_acquire();
+	milter_front_stop_wait(snap ? snap->conf->shutdown_timeout : 30);
+	snapshot_release(snap);
 	relay_pool_drain();
 	metrics_http_stop(metrics_endpoint);
 	analysis_stop();

@@ -22,17 +22,6 @@
 #include "gateway/smtp_commands.h"
 #include "gateway/smtp_session.h"
 
-/* session_id - 12 random hex digits: unguessable, short enough to quote */
-static void session_id(char *out, size_t size)
-{
-	unsigned char raw[6];
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		memset(raw, 0, sizeof(raw));
-	snprintf(out, size, "%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3],
-		 raw[4], raw[5]);
-}
-
 void session_reply(struct session *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -252,7 +241,7 @@ void smtp_session_run(int fd, const struct sockaddr_storage *peer,
 	s.conf = s.snap->conf;
 	s.peer = *peer;
 	s.local = *local;
-	session_id(s.id, sizeof(s.id));
+	log_new_id(s.id, sizeof(s.id));
 	netaddr_format((struct sockaddr *)&s.peer, s.peer_ip, sizeof(s.peer_ip));
 
 	if (cidr_list_match(&s.conf->proxy_protocol_from, (struct sockaddr *)&s.peer)) {

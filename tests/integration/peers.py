@@ -16,7 +16,8 @@ Real peers for the sekishod integration tests, all on loopback.
   sockets, next-hop failure injection with its -Q/-W options.
 - PostfixInstance: a private Postfix (own config, queue and data
   directories) listening on loopback, used as a real next hop that relays
-  on to an ExactSink. The system Postfix is not touched.
+  on to an ExactSink, or as the MTA in front of our milter. The system
+  Postfix is not touched.
 
 Everything has a timeout: nothing here may hang a test run.
 """
@@ -834,16 +835,25 @@ class PostfixInstance:
     /etc/postfix (postfix-files, dynamicmaps.cf); nothing there is changed,
     and the system instance is neither configured nor started."""
 
-    def __init__(self, base, smtpd_port, relay_port):
+    def __init__(self, base, smtpd_port, relay_port, milter=None, release_port=None):
+        """milter: "inet:127.0.0.1:PORT" or "unix:/path" puts that milter in
+        front (smtpd_milters), failing closed when it is not there.
+        release_port: a second smtpd without milters, where quarantine
+        releases go (as the README's milter set-up has it)."""
         self.base = Path(base)
         self.port = smtpd_port
         self.conf_dir = self.base / "etc"
         self.conf_dir.mkdir(parents=True)
         os.chmod(self.base, 0o755)
-        (self.conf_dir / "main.cf").write_text(
-            POSTFIX_MAIN_CF.format(base=self.base, relay_port=relay_port))
-        (self.conf_dir / "master.cf").write_text(POSTFIX_MASTER_CF.format(
-            port=f"127.0.0.1:{smtpd_port}"))
+        main_cf = POSTFIX_MAIN_CF.format(base=self.base, relay_port=relay_port)
+        if milter:
+            main_cf += (f"smtpd_milters = {milter}\nmilter_default_action = tempfail\n"
+                        "milter_protocol = 6\nmilter_connect_timeout = 10s\n")
+        (self.conf_dir / "main.cf").write_text(main_cf)
+        master_cf = POSTFIX_MASTER_CF.format(port=f"127.0.0.1:{smtpd_port}")
+        if release_port:
+            master_cf += f"127.0.0.1:{release_port} inet n - n - - smtpd -o smtpd_milters=\n"
+        (self.conf_dir / "master.cf").write_text(master_cf)
         pf = pwd.getpwnam("postfix")
         postdrop = grp.getgrnam("postdrop").gr_gid
         queue = self.base / "queue"

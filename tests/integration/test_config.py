@@ -49,7 +49,8 @@ def test_shipped_config_lists_every_key():
                 "dns_trust_anchor", "authserv_id", "spf", "dkim", "dmarc", "psl_file",
                 "dnsbl", "url_max", "protect_domains", "url_shorteners", "uribl",
                 "uribl_max_lookups", "greet_pause", "ratelimit_backend", "ratelimit_fail",
-                "ratelimit_timeout", "ratelimit_max_keys", "metrics_listen"):
+                "ratelimit_timeout", "ratelimit_max_keys", "metrics_listen", "milter_listen",
+                "milter_quarantine"):
         assert f"#{key} =" in text, key
 
 
