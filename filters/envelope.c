@@ -3,6 +3,8 @@
  *
  *   client.ip, client.port, client.proxied      at connect
  *   client.early_talker                          at connect: it spoke before the greeting
+ *   client.ptr                                   at connect: the MTA's verified name (milter)
+ *   client.auth_user                             at MAIL: the SMTP AUTH user (milter)
  *   helo                                         at HELO/EHLO
  *   tls, tls.version, tls.cipher                 at MAIL (STARTTLS is done by then)
  *   env.from, env.from_domain                    at MAIL
@@ -32,6 +34,8 @@ static void envelope_connect(const struct filter_input *in, struct facts *facts)
 		facts_set(facts, "client.proxied", "yes");
 	if (in->early_talker)
 		facts_set(facts, "client.early_talker", "yes");
+	if (in->client_ptr && in->client_ptr[0])
+		facts_set(facts, "client.ptr", in->client_ptr);
 }
 
 static void envelope_helo(const struct filter_input *in, struct facts *facts)
@@ -46,6 +50,8 @@ static void envelope_mail(const struct filter_input *in, struct facts *facts)
 		facts_set(facts, "tls.version", in->tls_version);
 		facts_set(facts, "tls.cipher", in->tls_cipher ? in->tls_cipher : "");
 	}
+	if (in->auth_user && in->auth_user[0])
+		facts_set(facts, "client.auth_user", in->auth_user);
 	facts_set(facts, "env.from", in->from);
 	facts_set(facts, "env.from_domain", domain_of(in->from));
 }

@@ -29,6 +29,8 @@ struct filter_input {
 	int client_port;
 	bool proxied;
 	bool early_talker;		/* spoke before the greeting */
+	const char *client_ptr;		/* the MTA's name for the client (milter); NULL: none */
+	const char *auth_user;		/* the SMTP AUTH user the MTA saw (milter); NULL: none */
 	const char *helo;
 	const char *tls_version;	/* NULL: no TLS */
 	const char *tls_cipher;

@@ -87,6 +87,11 @@ void milter_input_for(struct milter_conn *c, struct filter_input *in)
 	in->log_ref = c->log_ref;
 	in->client_ip = c->client_ip;
 	in->client_port = c->client_port;
+	/* Postfix and Sendmail write "[192.0.2.1]" (or "unknown") when the
+	 * address has no name that resolves back to it. */
+	if (c->client_name && c->client_name[0] != '[' && strcmp(c->client_name, "unknown") != 0)
+		in->client_ptr = c->client_name;
+	in->auth_user = c->tx.active ? c->tx.auth_authen : NULL;
 	in->helo = c->helo;
 	in->tls_version = c->tls_version;
 	in->tls_cipher = c->tls_cipher;
@@ -253,6 +258,17 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (c == NULL || c->started)
 		return SMFIS_TEMPFAIL;
 	c->snap = snapshot_acquire();
+	/* libmilter starts a thread per MTA connection: max_sessions bounds them. */
+	pthread_mutex_lock(&conns_lock);
+	long open = conns;
+	pthread_mutex_unlock(&conns_lock);
+	if (open > c->snap->conf->max_sessions) {
+		log_warn("milter=%s refused: %ld connections open (max_sessions %ld)", c->id, open,
+			 c->snap->conf->max_sessions);
+		metrics_session_refused("max_sessions");
+		milter_reply(ctx, "451", "4.3.2 Too many connections; try again later", c->id);
+		return SMFIS_TEMPFAIL;
+	}
 	if (milter_input_client(hostaddr, smfi_getsymval(ctx, "{client_addr}"),
 				smfi_getsymval(ctx, "{client_port}"), c->client_ip,
 				sizeof(c->client_ip), &c->client_port) != 0) {

@@ -9,10 +9,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -181,9 +183,13 @@ static int setup(const struct conf *conf, struct listener_set *set, int *control
 	if (conf->control_socket[0]) {
 		char *dir = xstrdup(conf->control_socket);
 		char *slash = strrchr(dir, '/');
+		struct stat st;
+		/* Only a folder we make is ours to own: an existing one (/run,
+		 * /tmp) is the administrator's and is left as it is. */
 		if (slash && slash != dir) {
 			*slash = '\0';
-			daemon_prepare_dir(dir, uid, gid, &error);
+			if (stat(dir, &st) != 0 && errno == ENOENT)
+				daemon_prepare_dir(dir, uid, gid, &error);
 			free(error);
 			error = NULL;
 		}

@@ -50,6 +50,8 @@ static const struct {
 	{"client.port", false, STAGE_CONNECT},
 	{"client.proxied", false, STAGE_CONNECT},
 	{"client.early_talker", false, STAGE_CONNECT},
+	{"client.ptr", false, STAGE_CONNECT},
+	{"client.auth_user", false, STAGE_MAIL},
 	{"dnsbl.listed", false, STAGE_CONNECT},
 	{"dnsbl.code", false, STAGE_CONNECT},
 	{"dnsbl.error", false, STAGE_CONNECT},

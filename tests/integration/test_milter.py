@@ -31,6 +31,13 @@ RULES = POLICY_RULES + r"""
 rule VIRUS_FOUND
   when   av.virus
   action reject "5.7.1 Message refused: it carries a virus"
+rule PTR_REFUSED
+  when   client.ptr == bad.ptr.example
+  action reject "5.7.1 Your host name is refused"
+
+rule AUTH_USER_REFUSED
+  when   client.auth_user == mallory
+  action reject "5.7.1 This account may not send"
 """
 
 NEW_RULE = r"""
@@ -368,7 +375,7 @@ def test_milter_on_a_unix_socket_as_an_unprivileged_user(free_port, dns_server):
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.mark.parametrize("script", ["stages.lua", "refused_client.lua"])
+@pytest.mark.parametrize("script", ["stages.lua", "refused_client.lua", "macros.lua"])
 def test_miltertest_stage_by_stage(sekishod, tmp_path, free_port, script):
     rules = tmp_path / "rules"
     rules.mkdir()
@@ -382,6 +389,17 @@ def test_miltertest_stage_by_stage(sekishod, tmp_path, free_port, script):
                        capture_output=True, timeout=60)
     assert r.returncode == 0, (r.stdout + r.stderr).decode(errors="replace")
     assert f"{script.split('.')[0]}: ok".encode() in r.stdout
+
+
+def test_milter_connections_are_bounded_by_max_sessions(sekishod, free_port):
+    port = free_port()
+    d = sekishod(listen="", milter_listen=f"inet:{port}@127.0.0.1", max_sessions="1")
+    d.wait_log(r"sekishod \S+ ready, ")
+    r = subprocess.run([MILTERTEST, "-s", str(HERE / "milter" / "max_sessions.lua")],
+                       env=dict(os.environ, MILTER_SOCKET=f"inet:{port}@127.0.0.1"),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, (r.stdout + r.stderr).decode(errors="replace")
+    d.wait_log(r"milter=\S+ refused: 2 connections open \(max_sessions 1\)")
 
 
 def test_nothing_to_serve_is_refused(sekishod):
