@@ -3,7 +3,40 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
 #include "filters/pipeline.h"
+#include "rules/rule_limit.h"
+
+/*
+ * note_trips - a limit trips when its own rule matches (the event is over
+ * the limit and the block's when holds): one warning, for log
+ * monitoring, and the count in the metrics. Events of exempt clients are
+ * over a limit too, but nothing happens to them, so they make no noise.
+ */
+static void note_trips(const struct pipeline *p, const struct facts *tx,
+		       const struct filter_input *in, const struct verdict *v, size_t from)
+{
+	for (size_t i = from; i < v->nhits; i++) {
+		const struct rate_limit *l = v->hits[i]->limit;
+		const struct fact *key;
+		char name[128];
+
+		if (l == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s.key", l->fact);
+		key = tx ? facts_find(tx, name) : NULL;
+		if (key == NULL)
+			key = facts_find(&p->facts, name);
+		const char *k = key && key->count ? key->values[0] : "";
+		metrics_limit_tripped(l->name, k);
+		log_warn("%s limit=%s key=%s client=%s tripped: over %g %s per %gs (burst %g)",
+			 in->log_ref ? in->log_ref : "-", l->name, k, in->client_ip, l->rate,
+			 limit_count_name(l->count), l->period, limit_burst(l));
+	}
+}
 
 void pipeline_init(struct pipeline *p, const struct ruleset *rules)
 {
@@ -23,7 +56,7 @@ void pipeline_free(struct pipeline *p)
 
 /* run - rules of stage on a copy of v; commit the copy unless it refused */
 static enum rule_action run(struct pipeline *p, enum rule_stage stage, const struct facts *tx,
-			    struct verdict *v, bool commit_refusals)
+			    const struct filter_input *in, struct verdict *v, bool commit_refusals)
 {
 	struct rule_env env = {.tx = tx, .session = &p->facts, .match = p->match};
 	struct verdict scratch;
@@ -33,6 +66,7 @@ static enum rule_action run(struct pipeline *p, enum rule_stage stage, const str
 	verdict_copy(&scratch, v);
 	a = rules_run_stage(p->rules, stage, &env, &scratch);
 	p->decider = a != ACTION_NONE ? scratch.decider : NULL;
+	note_trips(p, tx, in, &scratch, v->nhits);
 	if (commit_refusals || (a != ACTION_REJECT && a != ACTION_TEMPFAIL)) {
 		verdict_free(v);
 		*v = scratch;
@@ -45,13 +79,13 @@ static enum rule_action run(struct pipeline *p, enum rule_stage stage, const str
 enum rule_action pipeline_connect(struct pipeline *p, const struct filter_input *in)
 {
 	filters_run(HOOK_CONNECT, in, &p->facts);
-	return run(p, STAGE_CONNECT, NULL, &p->verdict, false);
+	return run(p, STAGE_CONNECT, NULL, in, &p->verdict, false);
 }
 
 enum rule_action pipeline_helo(struct pipeline *p, const struct filter_input *in)
 {
 	filters_run(HOOK_HELO, in, &p->facts);
-	return run(p, STAGE_HELO, NULL, &p->verdict, false);
+	return run(p, STAGE_HELO, NULL, in, &p->verdict, false);
 }
 
 void pipeline_tx_begin(struct pipeline *p, struct pipeline_tx *tx)
@@ -71,7 +105,7 @@ enum rule_action pipeline_mail(struct pipeline *p, struct pipeline_tx *tx,
 			       const struct filter_input *in)
 {
 	filters_run(HOOK_MAIL, in, &tx->facts);
-	return run(p, STAGE_MAIL, &tx->facts, &tx->verdict, false);
+	return run(p, STAGE_MAIL, &tx->facts, in, &tx->verdict, false);
 }
 
 enum rule_action pipeline_rcpt(struct pipeline *p, struct pipeline_tx *tx,
@@ -88,6 +122,7 @@ enum rule_action pipeline_rcpt(struct pipeline *p, struct pipeline_tx *tx,
 	verdict_copy(&scratch, &tx->verdict);
 	a = rules_run_stage(p->rules, STAGE_RCPT, &env, &scratch);
 	p->decider = a != ACTION_NONE ? scratch.decider : NULL;
+	note_trips(p, &tx->facts, in, &scratch, tx->verdict.nhits);
 	verdict_free(&scratch);
 	return a == ACTION_REJECT || a == ACTION_TEMPFAIL ? a : ACTION_NONE;
 }
@@ -97,7 +132,7 @@ enum rule_action pipeline_message(struct pipeline *p, struct pipeline_tx *tx,
 {
 	filters_run(HOOK_MESSAGE, in, &tx->facts);
 	for (enum rule_stage s = STAGE_RCPT; s <= STAGE_SCORE; s++)
-		run(p, s, &tx->facts, &tx->verdict, true);
+		run(p, s, &tx->facts, in, &tx->verdict, true);
 	p->decider = tx->verdict.decider;
 	return tx->verdict.action;
 }

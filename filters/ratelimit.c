@@ -4,7 +4,8 @@
  *
  *   rate.<name>.key       the key this event was counted under
  *   rate.<name>.count     events in the key's bucket now
- *   rate.<name>.exceeded  "yes": this event is over the limit (not counted)
+ *   rate.<name>.exceeded  "yes": this event is over the limit (not counted;
+ *                         logged as a trip when the limit's own rule acts)
  *   rate.<name>.error     the backend could not be asked (ratelimit_fail
  *                         = closed also sets exceeded)
  *
@@ -156,13 +157,9 @@ static void check(const struct rate_limit *l, const struct filter_input *in, str
 			facts_set(facts, fact_name(name, sizeof(name), l, "exceeded"), "yes");
 	} else {
 		facts_add_num(facts, fact_name(name, sizeof(name), l, "count"), (double)count);
-		if (v == RATE_EXCEEDED) {
+		/* The trip is logged when the limit's rule acts (pipeline.c). */
+		if (v == RATE_EXCEEDED)
 			facts_set(facts, fact_name(name, sizeof(name), l, "exceeded"), "yes");
-			metrics_limit_tripped(l->name, buf_cstr(&shown));
-			log_warn("%s limit=%s key=%s client=%s tripped: over %g %s per %gs (burst %g)",
-				 in->log_ref, l->name, buf_cstr(&shown), in->client_ip, l->rate,
-				 limit_count_name(l->count), l->period, limit_burst(l));
-		}
 	}
 	buf_free(&shown);
 	buf_free(&full);

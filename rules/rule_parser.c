@@ -696,6 +696,7 @@ static void finish_limit(struct parser *p)
 		p->rs->limits = xrealloc(p->rs->limits,
 					 (p->rs->nlimits + 1) * sizeof(*p->rs->limits));
 		p->rs->limits[p->rs->nlimits++] = l;
+		r->limit = l;
 	}
 	if (!r->has_score && r->action == ACTION_NONE) {
 		/* Facts only: no rule (the name stays taken: find_limit). */

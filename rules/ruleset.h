@@ -84,6 +84,8 @@ struct expr {
 	bool list_owned;		/* inline list freed with the expr */
 };
 
+struct rate_limit;
+
 struct rule_test {
 	bool match;
 	char *path;			/* resolved against the rule file's folder */
@@ -103,6 +105,7 @@ struct rule {
 	char *action_text;		/* reject/tempfail reply, quarantine reason, tag text */
 	enum rule_stage stage;
 	enum rule_scope scope;		/* judged file by file, or link by link */
+	const struct rate_limit *limit;	/* the rule of a limit block: its limit */
 	struct rule_test *tests;
 	size_t ntests;
 };
