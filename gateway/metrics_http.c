@@ -95,6 +95,25 @@ struct metrics_http *metrics_http_start(const char *listen, char *(*render)(bool
 	return m;
 }
 
+const char *metrics_http_check(const char *listen)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	char *host = NULL, *port = NULL;
+	const char *why = NULL;
+
+	if (netaddr_split(listen, &host, &port, &why) != 0)
+		return why;
+	if (getaddrinfo(strcmp(host, "*") == 0 ? "0.0.0.0" : host, port, &hints, &ai) != 0)
+		why = "expected a numeric address and a port, as 127.0.0.1:9125";
+	if (ai)
+		freeaddrinfo(ai);
+	free(host);
+	free(port);
+	return why;
+}
+
 void metrics_http_stop(struct metrics_http *m)
 {
 	if (m == NULL)

@@ -21,4 +21,7 @@ struct metrics_http *metrics_http_start(const char *listen, char *(*render)(bool
 					char **error_r);
 void metrics_http_stop(struct metrics_http *m);
 
+/* metrics_http_check - is listen "address:port" with a numeric address? NULL, or why not */
+const char *metrics_http_check(const char *listen);
+
 #endif

@@ -231,14 +231,20 @@ static int run_supervisor(void)
 	return supervisor_main(ANALYZER_SUPERVISOR_FD, &content_analyzer_ops, config_path);
 }
 
-/* serves_something - an SMTP listener, a milter, or both; else say why not */
-static bool serves_something(const struct conf *conf)
+/* listeners_ok - milter and metrics addresses that make sense, and an SMTP
+ * listener, a milter or both to serve; else say why not */
+static bool listeners_ok(const struct conf *conf)
 {
 	const char *why;
 
 	if (conf->milter_listen[0] && (why = milter_front_check(conf->milter_listen))) {
 		fprintf(stderr, "%s: milter_listen \"%s\": %s\n", config_path,
 			conf->milter_listen, why);
+		return false;
+	}
+	if (conf->metrics_listen[0] && (why = metrics_http_check(conf->metrics_listen))) {
+		fprintf(stderr, "%s: metrics_listen \"%s\": %s\n", config_path,
+			conf->metrics_listen, why);
 		return false;
 	}
 	if (conf->listen.count == 0 && !conf->milter_listen[0]) {
@@ -318,7 +324,7 @@ int main(int argc, char **argv)
 		free(errors);
 		return 1;
 	}
-	if (!serves_something(snap->conf)) {
+	if (!listeners_ok(snap->conf)) {
 		snapshot_release(snap);
 		return 1;
 	}

@@ -328,6 +328,10 @@ def test_bad_backend_is_refused_at_startup(sekishod, tmp_path):
     r = subprocess.run([peers.SEKISHOD, "-c", str(d.conf_path), "-n"], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1 and "ratelimit_backend" in r.stderr, r.stderr
+    d.reconfigure(ratelimit_backend="memory", metrics_listen="localhost:http")
+    r = subprocess.run([peers.SEKISHOD, "-c", str(d.conf_path), "-n"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1 and 'metrics_listen "localhost:http"' in r.stderr, r.stderr
 
 
 # ---- the shipped rules ------------------------------------------------------
