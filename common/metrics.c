@@ -29,6 +29,8 @@ struct labelled {
 
 static struct labelled messages = FAMILY("sekisho_messages_total",
 					 "Transactions ended, by result", "result");
+static struct labelled actions = FAMILY("sekisho_actions_total",
+					"What the rules decided: each message at its end, and each refusal at connect, HELO or MAIL", "action");
 static struct labelled rule_hits = FAMILY("sekisho_rule_hits_total",
 					  "Rules that matched a judged message", "rule");
 static struct labelled refusals = FAMILY("sekisho_sessions_refused_total",
@@ -123,6 +125,11 @@ void metrics_session_errors_exceeded(void)
 void metrics_message(const char *result)
 {
 	labelled_add(&messages, result);
+}
+
+void metrics_action(const char *action)
+{
+	labelled_add(&actions, action);
 }
 
 void metrics_rule_hit(const char *rule)
@@ -247,6 +254,7 @@ char *metrics_prometheus(long sessions_active)
 	render_counter(&out, "sekisho_session_error_limit_total",
 		       "Sessions closed for too many errors", get(&session_error_limit));
 	render_labelled(&out, &messages);
+	render_labelled(&out, &actions);
 	render_labelled(&out, &rule_hits);
 	render_counter(&out, "sekisho_limit_checks_total", "Rate limit checks",
 		       get(&limit_checks));
@@ -324,6 +332,7 @@ char *metrics_summary(long sessions_active)
 		   get(&sessions_total), sessions_active, get(&session_error_limit));
 	summary_labelled(&out, "refused at connect", &refusals);
 	summary_labelled(&out, "messages", &messages);
+	summary_labelled(&out, "rules' actions", &actions);
 	summary_labelled(&out, "rule hits", &rule_hits);
 	buf_printf(&out, "rate limits: %llu checks, %llu backend errors\n", get(&limit_checks),
 		   get(&limit_errors));
@@ -366,6 +375,7 @@ static void labelled_reset(struct labelled *f)
 void metrics_reset(void)
 {
 	labelled_reset(&messages);
+	labelled_reset(&actions);
 	labelled_reset(&rule_hits);
 	labelled_reset(&refusals);
 	labelled_reset(&trips);

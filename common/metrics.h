@@ -25,6 +25,8 @@ void metrics_session_errors_exceeded(void);
 
 /* metrics_message - one transaction ended: delivered, quarantined, rejected, tempfail, ... */
 void metrics_message(const char *result);
+/* metrics_action - the rules decided for a message (or refused a client or sender) */
+void metrics_action(const char *action);
 void metrics_rule_hit(const char *rule);
 
 /* metrics_filter_time - one filter hook took this long */

@@ -76,16 +76,24 @@ static enum rule_action run(struct pipeline *p, enum rule_stage stage, const str
 	return a;
 }
 
+/* counted - a refusal before the message is a decision the metrics count */
+static enum rule_action counted(enum rule_action a)
+{
+	if (a == ACTION_REJECT || a == ACTION_TEMPFAIL)
+		metrics_action(rule_action_name(a));
+	return a;
+}
+
 enum rule_action pipeline_connect(struct pipeline *p, const struct filter_input *in)
 {
 	filters_run(HOOK_CONNECT, in, &p->facts);
-	return run(p, STAGE_CONNECT, NULL, in, &p->verdict, false);
+	return counted(run(p, STAGE_CONNECT, NULL, in, &p->verdict, false));
 }
 
 enum rule_action pipeline_helo(struct pipeline *p, const struct filter_input *in)
 {
 	filters_run(HOOK_HELO, in, &p->facts);
-	return run(p, STAGE_HELO, NULL, in, &p->verdict, false);
+	return counted(run(p, STAGE_HELO, NULL, in, &p->verdict, false));
 }
 
 void pipeline_tx_begin(struct pipeline *p, struct pipeline_tx *tx)
@@ -105,7 +113,7 @@ enum rule_action pipeline_mail(struct pipeline *p, struct pipeline_tx *tx,
 			       const struct filter_input *in)
 {
 	filters_run(HOOK_MAIL, in, &tx->facts);
-	return run(p, STAGE_MAIL, &tx->facts, in, &tx->verdict, false);
+	return counted(run(p, STAGE_MAIL, &tx->facts, in, &tx->verdict, false));
 }
 
 enum rule_action pipeline_rcpt(struct pipeline *p, struct pipeline_tx *tx,
@@ -134,5 +142,6 @@ enum rule_action pipeline_message(struct pipeline *p, struct pipeline_tx *tx,
 	for (enum rule_stage s = STAGE_RCPT; s <= STAGE_SCORE; s++)
 		run(p, s, &tx->facts, in, &tx->verdict, true);
 	p->decider = tx->verdict.decider;
+	metrics_action(rule_action_name(tx->verdict.action));
 	return tx->verdict.action;
 }

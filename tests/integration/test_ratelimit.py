@@ -205,6 +205,8 @@ def test_metrics_endpoint_counts_what_was_sent(limited):
     text = scrape(limited.metrics_port)
     assert metric(text, "sekisho_messages_total", '{result="delivered"}') == 3
     assert metric(text, "sekisho_messages_total", '{result="refused"}') == 2
+    assert metric(text, "sekisho_actions_total", '{action="none"}') == 3
+    assert metric(text, "sekisho_actions_total", '{action="tempfail"}') == 2
     assert metric(text, "sekisho_limit_tripped_total", '{limit="SENDER_FLOOD"}') == 2
     assert metric(text, "sekisho_sessions_total") == 6
     assert metric(text, "sekisho_limit_checks_total") >= 5 * 2

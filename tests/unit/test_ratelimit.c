@@ -341,6 +341,9 @@ static void test_metrics(void)
 	metrics_message("delivered");
 	metrics_message("delivered");
 	metrics_message("rejected");
+	metrics_action("tag");
+	metrics_action("none");
+	metrics_action("reject");
 	metrics_rule_hit("A\"B\\C");
 	metrics_filter_time("spf", 700);
 	metrics_filter_time("spf", 3000000);
@@ -348,6 +351,9 @@ static void test_metrics(void)
 	char *text = metrics_prometheus(0);
 	CHECK(strstr(text, "sekisho_messages_total{result=\"delivered\"} 2\n") != NULL);
 	CHECK(strstr(text, "sekisho_messages_total{result=\"rejected\"} 1\n") != NULL);
+	CHECK(strstr(text, "sekisho_actions_total{action=\"tag\"} 1\n") != NULL);
+	CHECK(strstr(text, "sekisho_actions_total{action=\"reject\"} 1\n") != NULL);
+	CHECK(strstr(text, "sekisho_actions_total{action=\"none\"} 1\n") != NULL);
 	CHECK(strstr(text, "sekisho_rule_hits_total{rule=\"A\\\"B\\\\C\"} 1\n") != NULL);
 	CHECK(strstr(text, "sekisho_filter_seconds_bucket{filter=\"spf\",le=\"0.001\"} 1\n") != NULL);
 	CHECK(strstr(text, "sekisho_filter_seconds_bucket{filter=\"spf\",le=\"5\"} 2\n") != NULL);
