@@ -55,6 +55,9 @@ static const struct {
 #define WANTED_STEPS                                                                     \
 	(SMFIP_NOUNKNOWN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
 
+/* The daemon asked us to stop (not a signal sent to this process). */
+static bool stop_asked;
+
 /* Open connections, so a stop can wait for the ones in flight. */
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conns_done = PTHREAD_COND_INITIALIZER;
@@ -148,8 +151,9 @@ void milter_reply(SMFICTX *ctx, const char *code, const char *text, const char *
 				text += n + 1;
 	}
 	buf_init(&b);
-	/* libmilter refuses CR and LF, and a lone '%' voids the text (smfi_setreply(3)) */
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+	/* libmilter refuses CR and LF, and a lone '%' voids the text (smfi_setreply(3));
+	 * it takes 980 bytes at most, the ref included */
+	for (const unsigned char *p = (const unsigned char *)text; *p && b.len < 900; p++) {
 		if (*p == '%')
 			buf_append_str(&b, "%%");
 		else
@@ -262,6 +266,8 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (c == NULL || c->started)
 		return SMFIS_TEMPFAIL;
 	c->snap = snapshot_acquire();
+	if (c->snap == NULL)
+		return SMFIS_TEMPFAIL;	/* stopping */
 	/* libmilter starts a thread per MTA connection: max_sessions bounds them. */
 	pthread_mutex_lock(&conns_lock);
 	long open = conns;
@@ -324,6 +330,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 	struct milter_tx *tx;
 	struct filter_input in;
 	enum rule_action a;
+	sfsistat st;
 
 	if (c == NULL || !c->started)
 		return SMFIS_TEMPFAIL;
@@ -340,6 +347,8 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (tx->from == NULL) {
 		log_warn("milter=%s tx=%s malformed sender from the MTA: tempfail", c->id, tx->id);
 		milter_reply(ctx, "451", "4.5.2 Sender address not understood", tx->id);
+		milter_log_tx(c, "refused", "sender address not understood");
+		tx_clear(tx);
 		return SMFIS_TEMPFAIL;
 	}
 	milter_input_for(c, &in);
@@ -348,7 +357,11 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	log_info("milter=%s tx=%s from=%s refused by rule %s", c->id, tx->id, tx->from,
 		 c->policy.decider->name);
-	return refused(c, ctx, a, "550", tx->id);
+	st = refused(c, ctx, a, "550", tx->id);
+	/* The MTA aborts next; the transaction ends here, as refused, not aborted. */
+	milter_log_tx(c, "refused", "refused by policy");
+	tx_clear(tx);
+	return st;
 }
 
 static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
@@ -421,6 +434,12 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 	if (ours || results) {
 		unsigned index = name_index(tx, name);
 		if (ours || (len && header_strip_claimed(field, len, c->snap->auth->authserv_id))) {
+			/* Each is an edit at the MTA, and a search here: a message
+			 * made of them is refused, not edited. */
+			if (tx->nstrips >= MILTER_MAX_STRIPS) {
+				tx->msg.over = true;
+				return no_reply(c, SMFIP_NR_HDR);
+			}
 			tx->strips = xrealloc(tx->strips, (tx->nstrips + 1) * sizeof(*tx->strips));
 			tx->strips[tx->nstrips++] =
 			    (struct milter_strip){.name = xstrdup(name), .index = index};
@@ -598,13 +617,16 @@ static void *channel_thread(void *arg)
 		break;
 	}
 	log_info(n == 1 ? "milter: stopping" : "milter: the daemon went away; stopping");
+	__atomic_store_n(&stop_asked, true, __ATOMIC_RELEASE);
 	smfi_stop();
 	return NULL;
 }
 
-/* wait_conns - until every connection closed or the deadline passed */
-static void wait_conns(long long deadline)
+/* wait_conns - until every connection closed or the deadline passed; those still open */
+static long wait_conns(long long deadline)
 {
+	long open;
+
 	pthread_mutex_lock(&conns_lock);
 	while (conns > 0 && clock_ms() < deadline) {
 		struct timespec ts;
@@ -614,7 +636,9 @@ static void wait_conns(long long deadline)
 	}
 	if (conns > 0)
 		log_warn("milter: %ld connections still open at the end of the grace", conns);
+	open = conns;
 	pthread_mutex_unlock(&conns_lock);
+	return open;
 }
 
 /*
@@ -704,10 +728,19 @@ int milter_main(const char *config_path, int channel_fd)
 	log_info("milter: listening on %s", snap->conf->milter_listen);
 	reply_line(channel_fd, "ready");
 	rc = smfi_main();
+	if (!__atomic_load_n(&stop_asked, __ATOMIC_ACQUIRE))
+		log_warn("milter: stopped by a signal sent to the milter process itself (libmilter "
+			 "stops on SIGHUP, SIGTERM and SIGINT); send signals to the daemon, whose "
+			 "pid is in pid_file; the daemon starts the milter again");
 	snap = snapshot_acquire();
 	grace = snap->conf->shutdown_timeout;
 	snapshot_release(snap);
-	wait_conns(clock_deadline(grace));
+	if (wait_conns(clock_deadline(grace)) > 0) {
+		/* Their threads still use the analyzers and the snapshot: do not
+		 * free them under their feet. The MTA tempfails what was open. */
+		log_warn("milter: stopped with connections open");
+		_exit(0);
+	}
 	analysis_stop();
 	snapshot_shutdown();
 	log_info("milter: stopped");

@@ -40,6 +40,9 @@ struct milter_name_count {
 	unsigned seen;
 };
 
+/* Forged fields (X-Sekisho-*, our Authentication-Results) deleted per message at most. */
+#define MILTER_MAX_STRIPS 100
+
 struct milter_tx {
 	bool active;		/* MAIL seen */
 	char id[32];		/* "<connection id>.<seq>": in replies, logs, quarantine */

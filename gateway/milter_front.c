@@ -120,6 +120,20 @@ int milter_front_prepare(const char *spec, uid_t uid, gid_t gid, char **error_r)
 	return rc;
 }
 
+/*
+ * drain - drop what the child wrote that nobody read: the answer to a
+ * request that timed out would otherwise be taken as the next one's
+ */
+static void drain(int fd)
+{
+	char junk[4096];
+	ssize_t n;
+
+	while ((n = recv(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		;
+}
+
 /* read_line - one line from fd within timeout seconds (malloc'd, no newline) */
 static char *read_line(int fd, long timeout)
 {
@@ -192,10 +206,10 @@ static int spawn(pid_t *pid_r, int *fd_r, char **error_r)
 	return -1;
 }
 
-/* pause_before_restart - RESTART_DELAY_MS, or less if a stop comes; lock held */
-static void pause_before_restart(void)
+/* pause_before_restart - delay_ms, or less if a stop comes; lock held */
+static void pause_before_restart(long long delay_ms)
 {
-	long long until = clock_ms() + RESTART_DELAY_MS;
+	long long until = clock_ms() + delay_ms;
 
 	while (!stopping && clock_ms() < until) {
 		struct timespec ts;
@@ -239,8 +253,10 @@ static void *watch(void *arg)
 		child = -1;
 		if (!stopping)
 			describe_exit(pid, status);
-		for (;;) {
-			pause_before_restart();
+		/* One second, doubling while starts fail (a broken file on disk:
+		 * the child reads the configuration as it is now), up to a minute. */
+		for (long long delay = RESTART_DELAY_MS;; delay = delay * 2 > 60000 ? 60000 : delay * 2) {
+			pause_before_restart(delay);
 			if (stopping) {
 				watcher_done = true;
 				pthread_cond_broadcast(&changed);
@@ -252,7 +268,8 @@ static void *watch(void *arg)
 			pthread_mutex_lock(&lock);
 			if (rc == 0)
 				break;
-			log_err("milter: %s", error);
+			log_err("milter: %s (trying again in %llds)", error,
+				delay * 2 > 60000 ? 60LL : delay * 2 / 1000);
 			free(error);
 			error = NULL;
 		}
@@ -290,7 +307,7 @@ void milter_front_reload(char **result_r)
 	if (channel < 0) {
 		*result_r = xstrdup("milter: being started again; it reads the new "
 				    "configuration when it starts");
-	} else if (write(channel, "H", 1) != 1) {
+	} else if (drain(channel), write(channel, "H", 1) != 1) {
 		*result_r = xasprintf("error: milter: %s", strerror(errno));
 	} else {
 		*result_r = read_line(channel, RELOAD_TIMEOUT);
@@ -305,7 +322,7 @@ char *milter_front_metrics(bool prometheus)
 
 	buf_init(&text);
 	pthread_mutex_lock(&lock);
-	if (channel >= 0 && write(channel, prometheus ? "P" : "S", 1) == 1) {
+	if (channel >= 0 && (drain(channel), write(channel, prometheus ? "P" : "S", 1) == 1)) {
 		for (;;) {
 			line = read_line(channel, METRICS_TIMEOUT);
 			if (strcmp(line, ".") == 0 || strncmp(line, "error: ", 7) == 0)

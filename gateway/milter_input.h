@@ -5,8 +5,9 @@
  * message rebuilt from the header and body callbacks.
  *
  * All of it is written by the MTA from what an SMTP client sent, so none
- * of it is trusted: anything malformed is refused here (the caller then
- * tempfails), and the rebuilt message is bounded in size and fields.
+ * of it is trusted: a malformed address or client is refused here (the
+ * caller then tempfails), and a message over its size or field limits or
+ * with a malformed field name is marked over (the caller rejects it).
  */
 #ifndef SEKISHO_MILTER_INPUT_H
 #define SEKISHO_MILTER_INPUT_H

@@ -214,8 +214,10 @@ sfsistat milter_policy_eom(struct milter_conn *c, SMFICTX *ctx)
 		tx->queue_id = smfi_getsymval(ctx, "i") ? xstrdup(smfi_getsymval(ctx, "i")) : NULL;
 	milter_message_eoh(&tx->msg);
 	if (tx->msg.over) {
-		milter_reply(ctx, "552", "5.3.4 Message too big or too many header fields", tx->id);
-		milter_log_tx(c, "rejected", "message over the size or field limit");
+		milter_reply(ctx, "552", "5.3.4 Message refused: too big, too many header fields, a "
+					 "malformed field name, or too many fields claiming to be ours",
+			     tx->id);
+		milter_log_tx(c, "rejected", "message over a limit or malformed");
 		return SMFIS_REJECT;
 	}
 	milter_input_for(c, &in);

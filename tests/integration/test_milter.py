@@ -231,7 +231,7 @@ def test_tag_adds_the_x_sekisho_fields(gateway, mta):
 
 
 def test_refusals_at_mail_and_rcpt(gateway, mta):
-    gateway()
+    d = gateway()
     token = uuid.uuid4().hex
     with peers.SmtpClient(mta.port, timeout=60) as c:
         c.ehlo()
@@ -240,6 +240,10 @@ def test_refusals_at_mail_and_rcpt(gateway, mta):
         if r.code == 250:
             r = c.cmd("RCPT TO:<rcpt@example.test>")
         assert r.code == 550 and "5.7.1 Sender refused (ref " in r.text, r
+    # the transaction ends as refused, not aborted by the MTA afterwards
+    d.wait_log(r"milter=\S+ tx=\S+ .*from=spammer@bad.example .*result=refused ")
+    assert not [l for l in d.log().splitlines()
+                if "from=spammer@bad.example" in l and "result=aborted" in l]
     rcpts, r = send(mta, message(token), rcpts=("closed@example.test", "rcpt@example.test"))
     assert rcpts[0].code == 550 and "5.1.1 Mailbox closed (ref " in rcpts[0].text, rcpts[0]
     assert rcpts[1].code == 250 and r.code == 250, (rcpts, r)
@@ -326,6 +330,36 @@ def test_a_dead_milter_process_is_started_again(gateway, mta):
     delivered(mta, token)
 
 
+def test_a_late_answer_of_the_milter_process_is_not_taken_for_the_next(gateway, mta):
+    """A request the milter process answers after its timeout (here: it was
+    stopped meanwhile) must not shift the answers of the next requests."""
+    d = gateway()
+    child = milter_pid(d)
+    os.kill(child, signal.SIGSTOP)
+    try:
+        stats = cli(d, "stats")
+        assert stats.returncode == 0
+        assert b"milter front end" not in stats.stdout
+    finally:
+        os.kill(child, signal.SIGCONT)
+    time.sleep(0.5)
+    r = cli(d, "reload")
+    out = r.stdout.decode()
+    assert r.returncode == 0 and "ok: milter reloaded" in out, out
+    assert "sessions:" not in out, out
+
+
+def test_a_signal_sent_to_the_milter_process_is_said_in_the_log(gateway, mta):
+    d = gateway()
+    child = milter_pid(d)
+    os.kill(child, signal.SIGHUP)
+    d.wait_log(r"milter: stopped by a signal sent to the milter process itself", timeout=30)
+    d.wait_log(r"milter: process \d+ started again", timeout=30)
+    token = uuid.uuid4().hex
+    _, r = send(mta, message(token))
+    assert r.code == 250, r
+
+
 def test_milter_and_smtp_listener_together(gateway, mta, tmp_path):
     d = gateway(listen=f"127.0.0.1:{peers.PortAllocator()()}",
                 next_hop=f"maildir:{tmp_path / 'maildir'}")
@@ -375,7 +409,8 @@ def test_milter_on_a_unix_socket_as_an_unprivileged_user(free_port, dns_server):
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.mark.parametrize("script", ["stages.lua", "refused_client.lua", "macros.lua"])
+@pytest.mark.parametrize("script", ["stages.lua", "refused_client.lua", "macros.lua",
+                                    "forged_flood.lua"])
 def test_miltertest_stage_by_stage(sekishod, tmp_path, free_port, script):
     rules = tmp_path / "rules"
     rules.mkdir()
