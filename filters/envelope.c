@@ -17,14 +17,6 @@
 
 #include "filters/filter.h"
 
-/* domain_of - the part after the last @, or "" */
-static const char *domain_of(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-
-	return at ? at + 1 : "";
-}
-
 static void envelope_connect(const struct filter_input *in, struct facts *facts)
 {
 	facts_set(facts, "client.ip", in->client_ip);
@@ -53,13 +45,13 @@ static void envelope_mail(const struct filter_input *in, struct facts *facts)
 	if (in->auth_user && in->auth_user[0])
 		facts_set(facts, "client.auth_user", in->auth_user);
 	facts_set(facts, "env.from", in->from);
-	facts_set(facts, "env.from_domain", domain_of(in->from));
+	facts_set(facts, "env.from_domain", filter_addr_domain(in->from));
 }
 
 static void envelope_rcpt(const struct filter_input *in, struct facts *facts)
 {
 	facts_set(facts, "env.rcpt", in->rcpt);
-	facts_set(facts, "env.rcpt_domain", domain_of(in->rcpt));
+	facts_set(facts, "env.rcpt_domain", filter_addr_domain(in->rcpt));
 }
 
 static void envelope_message(const struct filter_input *in, struct facts *facts)
@@ -68,7 +60,7 @@ static void envelope_message(const struct filter_input *in, struct facts *facts)
 	facts_remove(facts, "env.rcpt_domain");
 	for (size_t i = 0; i < in->nrcpt; i++) {
 		facts_add_str(facts, "env.rcpt", in->rcpts[i]);
-		facts_add_str(facts, "env.rcpt_domain", domain_of(in->rcpts[i]));
+		facts_add_str(facts, "env.rcpt_domain", filter_addr_domain(in->rcpts[i]));
 	}
 	facts_remove(facts, "size");
 	facts_add_num(facts, "size", (double)in->len);

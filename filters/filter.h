@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "filters/facts.h"
 
@@ -74,6 +75,14 @@ extern const struct filter filter_message;
 extern const struct filter filter_uribl;
 extern const struct filter filter_dkim;
 extern const struct filter filter_dmarc;
+
+/* filter_addr_domain - the part of an address after its last @, or "" */
+static inline const char *filter_addr_domain(const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+
+	return at ? at + 1 : "";
+}
 
 /* filters_run - every registered filter's hook, in registry order */
 void filters_run(enum filter_hook hook, const struct filter_input *in, struct facts *facts);

@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "common/netaddr.h"
 #include "common/siphash.h"
+#include "common/text.h"
 #include "filters/filter.h"
 #include "filters/rate_store.h"
 #include "rules/rule_limit.h"
@@ -45,13 +46,6 @@ static void client_net(const char *ip, char *out, size_t size)
 	} else {
 		snprintf(out, size, "%s", ip);
 	}
-}
-
-static const char *domain_of(const char *addr)
-{
-	const char *at = addr ? strrchr(addr, '@') : NULL;
-
-	return at ? at + 1 : "";
 }
 
 /* key_text - the limit's key values, lowercased, joined by "|" */
@@ -78,29 +72,17 @@ static void key_text(const struct rate_limit *l, const struct filter_input *in, 
 			v = in->from && in->from[0] ? in->from : "<>";
 			break;
 		case KEY_ENV_FROM_DOMAIN:
-			v = domain_of(in->from);
+			v = filter_addr_domain(in->from);
 			break;
 		case KEY_ENV_RCPT:
 			v = in->rcpt ? in->rcpt : "";
 			break;
 		case KEY_ENV_RCPT_DOMAIN:
-			v = domain_of(in->rcpt);
+			v = filter_addr_domain(in->rcpt);
 			break;
 		}
 		for (; *v; v++)
 			buf_append_char(out, *v >= 'A' && *v <= 'Z' ? (char)(*v - 'A' + 'a') : *v);
-	}
-}
-
-/* printable - the key for facts, logs and `sekisho stats`: control bytes as \xNN */
-static void printable(struct buf *out, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			buf_printf(out, "\\x%02x", c);
-		else
-			buf_append_char(out, (char)c);
 	}
 }
 
@@ -134,7 +116,8 @@ static void check(const struct rate_limit *l, const struct filter_input *in, str
 	buf_init(&full);
 	buf_init(&shown);
 	key_text(l, in, &key);
-	printable(&shown, key.data, key.len);
+	/* facts are UTF-8, and the key reaches logs and terminals (sekisho stats) */
+	text_safe(&shown, key.data, key.len, false);
 	/* The name keeps limits apart in a shared store; a cut key stays distinct by its hash. */
 	buf_printf(&full, "%s|", l->fact + 5);
 	room = RATE_KEY_MAX - full.len - 17;

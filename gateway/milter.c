@@ -103,14 +103,7 @@ void milter_input_for(struct milter_conn *c, struct filter_input *in)
 	in->tls_version = c->tls_version;
 	in->tls_cipher = c->tls_cipher;
 	in->from = c->tx.from ? c->tx.from : "";
-	in->content = analysis_analyze;
-	in->content_ctx = c->snap->conf;
-	in->auth = c->snap->auth;
-	in->rate_store = c->snap->rates;
-	if (c->snap->rules) {
-		in->limits = c->snap->rules->limits;
-		in->nlimits = c->snap->rules->nlimits;
-	}
+	snapshot_filter_services(c->snap, in);
 }
 
 /* enhanced_code_len - length of a leading "C.SSS.DDD " (RFC 3463) of class c, or 0 */

@@ -11,7 +11,6 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/xalloc.h"
-#include "gateway/analysis.h"
 #include "filters/auth.h"
 #include "gateway/auth_results.h"
 #include "gateway/delivery.h"
@@ -38,14 +37,7 @@ static void input_for(struct session *s, struct filter_input *in)
 		in->tls_cipher = s->conn.tls_cipher;
 	}
 	in->from = s->tx.from.addr ? s->tx.from.addr : "";
-	in->content = analysis_analyze;
-	in->content_ctx = s->snap->conf;
-	in->auth = s->snap->auth;
-	in->rate_store = s->snap->rates;
-	if (s->snap->rules) {
-		in->limits = s->snap->rules->limits;
-		in->nlimits = s->snap->rules->nlimits;
-	}
+	snapshot_filter_services(s->snap, in);
 }
 
 /*

@@ -9,6 +9,8 @@
 
 #include "common/xalloc.h"
 #include "filters/auth.h"
+#include "filters/filter.h"
+#include "gateway/analysis.h"
 #include "filters/rate_store.h"
 #include "quarantine/qstore.h"
 #include "gateway/snapshot.h"
@@ -130,6 +132,18 @@ void snapshot_shutdown(void)
 	current = NULL;
 	pthread_mutex_unlock(&current_lock);
 	snapshot_release(old);
+}
+
+void snapshot_filter_services(const struct snapshot *snap, struct filter_input *in)
+{
+	in->content = analysis_analyze;
+	in->content_ctx = snap->conf;
+	in->auth = snap->auth;
+	in->rate_store = snap->rates;
+	if (snap->rules) {
+		in->limits = snap->rules->limits;
+		in->nlimits = snap->rules->nlimits;
+	}
 }
 
 struct qstore *snapshot_qstore(struct snapshot *snap, char **error_r)

@@ -30,6 +30,12 @@ struct snapshot {
 	struct qstore *qstore;
 };
 
+struct filter_input;
+
+/* snapshot_filter_services - what both front ends give every filter from the
+ * snapshot: the analyzers, DNS and sender authentication, the rate limits */
+void snapshot_filter_services(const struct snapshot *snap, struct filter_input *in);
+
 /* snapshot_qstore - the quarantine store, opened on first use; NULL with *error_r */
 struct qstore *snapshot_qstore(struct snapshot *snap, char **error_r);
 
